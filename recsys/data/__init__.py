@@ -1,0 +1,1 @@
+"""The data layer: loaders for every source, cleaning, the canonical form, splits, sampling."""

@@ -1,0 +1,293 @@
+"""Cleaning raw rows into canonical ratings, and the report of what was dropped and why.
+
+Every row a loader reads is either kept or dropped for exactly one reason (the first in
+`REASONS` that applies), so ``rows_read == rows_kept + sum(dropped)``. Separately, `problems`
+counts every fault seen, a row may show several (the dirty MovieLens copy has rows with both a
+missing user id and an off-scale rating). Strict mode raises at the first bad row instead.
+
+Memory stays close to the size of the columns themselves: typed columns pass through without
+copies, faults are folded into one byte per row, and duplicates are found in O(n) without sorting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pandas as pd
+
+from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER, RatingScale, ratings_frame
+from recsys.errors import BadRowError
+
+log = logging.getLogger(__name__)
+
+REASONS = {
+    "malformed_line": "line with the wrong number of fields",
+    "missing_id": "missing user or movie id",
+    "unparsable": "value that is not a number (or an id that is not a whole number)",
+    "missing_value": "missing rating or timestamp",
+    "off_scale": "rating off the scale",
+    "unknown_item": "movie absent from the catalogue",
+    "duplicate": "(user, movie) pair rated again; the latest rating is kept",
+}
+
+
+@dataclass
+class CleaningReport:
+    """Rows read, kept, and dropped per reason; `problems` counts every fault found."""
+
+    rows_read: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    problems: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    @property
+    def rows_kept(self) -> int:
+        return self.rows_read - self.rows_dropped
+
+    def merge(self, other: CleaningReport) -> CleaningReport:
+        def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in REASONS if a.get(k, 0) + b.get(k, 0)}
+
+        return CleaningReport(
+            self.rows_read + other.rows_read,
+            add(self.dropped, other.dropped),
+            add(self.problems, other.problems),
+            self.files + other.files,
+        )
+
+    def summary(self) -> str:
+        """One line: what was read, kept and dropped."""
+        where = ", ".join(self.files) if len(self.files) <= 3 else f"{len(self.files)} files"
+        text = f"{where}: read {self.rows_read:,} rows, kept {self.rows_kept:,}"
+        if self.dropped:
+            reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in self.dropped.items())
+            text += f", dropped {self.rows_dropped:,} ({reasons})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "dropped": dict(self.dropped),
+            "problems": dict(self.problems),
+            "files": list(self.files),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CleaningReport:
+        return cls(d["rows_read"], dict(d["dropped"]), dict(d["problems"]), list(d["files"]))
+
+
+Locate = Callable[[int], tuple[str, int]]
+"""Maps a raw row number to (file, line); called only to name a bad row in strict mode."""
+
+
+def as_ids(values, integer: bool | None = True):
+    """Parse an id column: (ids, missing mask or None, unparsable mask or None).
+
+    ``integer=True`` demands whole numbers (MovieLens, Netflix; "1.0" is read as 1);
+    ``None`` keeps string ids when any id is not a whole number (generic files).
+    Integer columns pass through without a copy.
+    """
+    series = pd.Series(values, copy=False)
+    if series.dtype.kind in "iu":
+        return series.to_numpy(), None, None
+    missing = series.isna().to_numpy()
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    unparsable = ~missing & ~whole
+    if integer is None and unparsable.any():
+        text = series.astype("object").to_numpy()
+        strings = np.array([None if m else str(v).strip() for v, m in zip(text, missing)], object)
+        return strings, missing, None
+    return np.where(whole, numbers, 0).astype(np.int64), missing, unparsable
+
+
+def as_numbers(values):
+    """Parse a numeric column: (values, missing mask or None, unparsable mask or None)."""
+    series = pd.Series(values, copy=False)
+    if series.dtype.kind in "iu":
+        return series.to_numpy(), None, None
+    if series.dtype.kind == "f":
+        array = series.to_numpy()
+        missing = np.isnan(array)
+        return array, (missing if missing.any() else None), None
+    missing = series.isna().to_numpy()
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return numbers, missing, ~missing & ~np.isfinite(numbers)
+
+
+def _either(*masks: np.ndarray | None) -> np.ndarray | None:
+    present = [m for m in masks if m is not None]
+    return np.logical_or.reduce(present) if present else None
+
+
+def clean_ratings(
+    raw: Mapping[str, object],
+    scale: RatingScale,
+    *,
+    source: str,
+    locate: Locate,
+    known_items: np.ndarray | None = None,
+    integer_ids: bool | None = True,
+    malformed_lines: int = 0,
+    strict: bool = False,
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Turn raw columns into canonical ratings, in file order, and report what was dropped.
+
+    ``raw`` maps the canonical column names to columns as read (numbers, strings or NaN; without
+    a timestamp column every timestamp is 0). ``malformed_lines`` counts lines the reader
+    already skipped. Rows are charged to the first reason in `REASONS` that applies.
+    """
+    n = len(raw[USER])
+    user, user_missing, user_bad = as_ids(raw[USER], integer_ids)
+    item, item_missing, item_bad = as_ids(raw[ITEM], integer_ids)
+    rating, rating_missing, rating_bad = as_numbers(raw[RATING])
+    if TIMESTAMP in raw:
+        timestamp, ts_missing, ts_bad = as_numbers(raw[TIMESTAMP])
+        if timestamp.dtype.kind == "f":
+            fractional = np.isfinite(timestamp) & (timestamp != np.round(timestamp))
+            ts_bad = _either(ts_bad, fractional if fractional.any() else None)
+    else:
+        timestamp, ts_missing, ts_bad = np.zeros(n, np.int64), None, None
+
+    id_missing = _either(user_missing, item_missing)
+    id_bad = _either(user_bad, item_bad)
+    faults: dict[str, np.ndarray | None] = {
+        "missing_id": id_missing,
+        "unparsable": _either(id_bad, rating_bad, ts_bad),
+        "missing_value": _either(rating_missing, ts_missing),
+    }
+    off = ~scale.contains(rating)
+    rating_unreadable = _either(rating_missing, rating_bad)
+    faults["off_scale"] = off & ~rating_unreadable if rating_unreadable is not None else off
+    if known_items is not None:
+        unknown = ~np.isin(item, known_items)
+        item_unreadable = _either(item_missing, item_bad)
+        faults["unknown_item"] = unknown & ~item_unreadable if item_unreadable is not None else unknown
+
+    # One byte per row: 0 kept, k the first reason (in REASONS order) that drops it.
+    codes = list(REASONS)
+    reason = np.zeros(n, np.uint8)
+    problems = {"malformed_line": malformed_lines} if malformed_lines else {}
+    for name, mask in faults.items():
+        if mask is not None and mask.any():
+            problems[name] = int(mask.sum())
+            reason[mask & (reason == 0)] = codes.index(name)
+    ok = reason == 0
+    duplicate = np.zeros(n, bool)
+    duplicate[ok] = superseded_pairs(user[ok], item[ok], timestamp[ok])
+    reason[duplicate] = codes.index("duplicate")
+    # A pair repeated anywhere in the file is a problem even when its rows fail for other
+    # reasons too (the dirty MovieLens copy repeats pairs only among rows without a user id).
+    if ok.all():
+        repeats = int(duplicate.sum())
+    elif id_missing is None and id_bad is None:
+        repeats = int(superseded_pairs(user, item, timestamp).sum())
+    else:
+        repeats = int(pd.DataFrame({USER: raw[USER], ITEM: raw[ITEM]}).duplicated().sum())
+    if repeats:
+        problems["duplicate"] = repeats
+
+    if strict and reason.any():
+        row = int(np.argmax(reason != 0))
+        path, line = locate(row)
+        values = ", ".join(f"{k}={pd.Series(raw[k], copy=False).iloc[row]!r}" for k in raw)
+        raise BadRowError(path, line, f"{REASONS[codes[reason[row]]]} ({values})")
+
+    counts = np.bincount(reason, minlength=len(codes))
+    dropped = {"malformed_line": malformed_lines} if malformed_lines else {}
+    dropped |= {codes[k]: int(counts[k]) for k in range(1, len(codes)) if counts[k]}
+    report = CleaningReport(n + malformed_lines, dropped, problems, [source])
+    if counts[0] == n:  # nothing dropped: no copies
+        return ratings_frame(user, item, rating, timestamp), report
+    keep = reason == 0
+    return ratings_frame(user[keep], item[keep], rating[keep], timestamp[keep]), report
+
+
+def superseded_pairs(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
+    """Mask of rows whose (user, item) pair has a later row: the latest timestamp wins, and on
+    equal timestamps the last row in the file. O(n), no sort when rows come grouped by user or
+    by item (MovieLens files come by user, Netflix files by movie)."""
+    if len(user) < 2:
+        return np.zeros(len(user), bool)
+    user, item = _codes(user), _codes(item)
+    common = np.result_type(user, item)  # one integer type for the kernel's two branches
+    return _superseded(
+        user.astype(common, copy=False),
+        item.astype(common, copy=False),
+        np.asarray(timestamp, dtype=np.int64),
+    )
+
+
+def _codes(ids: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes: the ids themselves when they are small enough, else ranks."""
+    if ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() <= 8 * len(ids) + (1 << 22):
+        return ids
+    return pd.factorize(ids)[0]
+
+
+@numba.njit(cache=True)
+def _grouped(keys: np.ndarray) -> bool:
+    """True when every key's rows form one contiguous run."""
+    seen = np.zeros(keys.max() + 1, np.bool_)
+    previous = -1
+    for k in keys:
+        if k != previous:
+            if seen[k]:
+                return False
+            seen[k] = True
+            previous = k
+    return True
+
+
+@numba.njit(cache=True)
+def _superseded(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
+    n = len(user)
+    out = np.zeros(n, np.bool_)
+    if _grouped(item):
+        group, other, order = item, user, np.arange(0)
+    elif _grouped(user):
+        group, other, order = user, item, np.arange(0)
+    else:  # counting sort by item (stable: file order within an item)
+        group, other = item, user
+        starts = np.zeros(item.max() + 2, np.int64)
+        for k in item:
+            starts[k + 1] += 1
+        starts = np.cumsum(starts)
+        order = np.empty(n, np.int64)
+        for r in range(n):
+            order[starts[item[r]]] = r
+            starts[item[r]] += 1
+    stamp = np.full(other.max() + 1, -1, np.int64)
+    winner = np.zeros(other.max() + 1, np.int64)
+    run, previous = -1, -1
+    for j in range(n):
+        r = order[j] if len(order) else j
+        if group[r] != previous:
+            previous = group[r]
+            run += 1
+        o = other[r]
+        if stamp[o] == run:
+            w = winner[o]
+            if timestamp[r] >= timestamp[w]:
+                out[w] = True
+                winner[o] = r
+            else:
+                out[r] = True
+        else:
+            stamp[o] = run
+            winner[o] = r
+    return out
+
+
+def log_report(report: CleaningReport) -> None:
+    log.info("%s", report.summary())

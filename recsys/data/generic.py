@@ -1,0 +1,118 @@
+"""Generic rating tables: CSV, TSV or Parquet with user, item, rating and optional timestamp
+columns, named by the caller or found among the usual names."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from recsys.data.cleaning import clean_ratings
+from recsys.data.dataset import Dataset
+from recsys.data.schema import (
+    HALF_STARS,
+    ITEM,
+    RATING,
+    TIMESTAMP,
+    USER,
+    RatingScale,
+    catalogue_from_ratings,
+)
+from recsys.data.sources import Source
+from recsys.data.tables import parse_table, row_locator
+from recsys.errors import DataFormatError
+
+ALIASES = {
+    USER: ["user_id", "userId", "user", "userid", "customer_id", "CustomerID", "uid"],
+    ITEM: ["item_id", "movieId", "movie_id", "item", "itemid", "movie", "MovieID", "iid"],
+    RATING: ["rating", "score", "stars", "Rating"],
+    TIMESTAMP: ["timestamp", "time", "ts", "date", "datetime", "Date"],
+}
+TABLE_PATTERNS = ("*.csv", "*.tsv", "*.txt", "*.parquet", "*.pq")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns of a generic table hold what; None means "find it by its usual names"."""
+
+    user: str | None = None
+    item: str | None = None
+    rating: str | None = None
+    timestamp: str | None = None
+    scale: RatingScale = HALF_STARS
+
+
+def read_generic(source: Source, strict: bool = False, columns: Columns = Columns()) -> Dataset:
+    tables = source.find(*TABLE_PATTERNS)
+    if len(tables) != 1:
+        found = ", ".join(source.names[:10]) or "nothing"
+        raise DataFormatError(
+            source.path,
+            f"a generic source must hold exactly one rating table ({len(tables)} found: {found})",
+        )
+    name = tables[0]
+    label = source.label(name)
+    with source.open(name) as stream:
+        data = stream.read()
+    if not data.strip():
+        raise DataFormatError(label, "is empty")
+    skipped: list[int] = []
+    if name.lower().endswith((".parquet", ".pq")):
+        try:
+            table = pd.read_parquet(io.BytesIO(data))
+        except Exception as error:  # pyarrow raises many types for a broken file
+            raise DataFormatError(label, f"is not a readable Parquet file ({error})") from error
+        first_line = 1
+    else:
+        sep = "\t" if name.lower().endswith(".tsv") or b"\t" in data[:4096] else ","
+        table, skipped = parse_table(data, label, strict=strict, sep=sep)
+        first_line = 2
+    raw = _pick_columns(table, columns, label)
+    ratings_label = label
+    ratings, report = clean_ratings(
+        raw,
+        columns.scale,
+        source=ratings_label,
+        locate=row_locator(ratings_label, first_line, skipped),
+        integer_ids=None,
+        malformed_lines=len(skipped),
+        strict=strict,
+    )
+    return Dataset(ratings, catalogue_from_ratings(ratings), columns.scale, report, str(source.path))
+
+
+def _pick_columns(table: pd.DataFrame, columns: Columns, label: str) -> pd.DataFrame:
+    chosen = {}
+    for canonical, given in [(USER, columns.user), (ITEM, columns.item),
+                             (RATING, columns.rating), (TIMESTAMP, columns.timestamp)]:
+        candidates = [given] if given else ALIASES[canonical]
+        hit = next((c for c in candidates if c in table.columns), None)
+        if hit is None and canonical != TIMESTAMP:
+            raise DataFormatError(
+                label,
+                f"no {canonical} column (looked for {', '.join(candidates)}; "
+                f"found {', '.join(map(str, table.columns))}); name it with a flag",
+            )
+        if hit is None and given:
+            raise DataFormatError(label, f"no timestamp column {given!r}")
+        if hit is not None:
+            chosen[canonical] = table[hit]
+    raw = pd.DataFrame(chosen)
+    if TIMESTAMP in raw:
+        raw[TIMESTAMP] = _as_seconds(raw[TIMESTAMP])
+    return raw
+
+
+def _as_seconds(values: pd.Series) -> pd.Series:
+    """Numbers stay (seconds); dates and date-times become seconds since 1970 UTC."""
+    if values.dtype.kind in "iuf":
+        return values
+    if values.dtype.kind != "M":
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() >= values.notna().sum() * 0.99:
+            return values  # numbers written as text: cleaning reports the few bad ones
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    # A date that does not parse stays visible to cleaning as a value it cannot read.
+    return seconds.astype(object).where(parsed.notna() | values.isna(), "unparsable")

@@ -1,0 +1,5 @@
+"""Netflix Prize files (being written)."""
+
+
+def read_netflix(source, strict=False):
+    raise NotImplementedError

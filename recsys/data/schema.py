@@ -1,0 +1,87 @@
+"""The canonical columns and dtypes every loader returns (SPEC §2.2).
+
+Ratings: ``user_id``, ``item_id`` (raw ids as the source wrote them: integers, or strings),
+``rating`` (float32) and ``timestamp`` (int64 seconds, UTC). The catalogue: ``item_id``,
+``title``, ``year`` (nullable integer) and ``genres`` (a list of str per movie).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+USER, ITEM, RATING, TIMESTAMP = "user_id", "item_id", "rating", "timestamp"
+RATING_COLUMNS = [USER, ITEM, RATING, TIMESTAMP]
+MOVIE_COLUMNS = [ITEM, "title", "year", "genres"]
+
+
+@dataclass(frozen=True)
+class RatingScale:
+    """The values a rating may take: ``low`` to ``high`` in steps of ``step`` (None: any)."""
+
+    low: float
+    high: float
+    step: float | None = None
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        """Mask of the values on the scale (NaN is not)."""
+        values = np.asarray(values, dtype=np.float64)
+        inside = (values >= self.low) & (values <= self.high)
+        if self.step:
+            steps = (values - self.low) / self.step
+            inside &= np.abs(steps - np.round(steps)) < 1e-6
+        return inside
+
+    def clip(self, values: np.ndarray) -> np.ndarray:
+        return np.clip(values, self.low, self.high)
+
+    def to_dict(self) -> dict:
+        return {"low": self.low, "high": self.high, "step": self.step}
+
+
+HALF_STARS = RatingScale(0.5, 5.0, 0.5)
+WHOLE_STARS = RatingScale(1.0, 5.0, 1.0)
+
+
+def compact_ids(values: np.ndarray) -> np.ndarray:
+    """Integer ids in int32 when every one fits, else int64; anything else unchanged."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        if len(values) == 0 or (values.min() >= -(2**31) and values.max() < 2**31):
+            return values.astype(np.int32, copy=False)
+        return values.astype(np.int64, copy=False)
+    return values
+
+
+def ratings_frame(user_id, item_id, rating, timestamp) -> pd.DataFrame:
+    """Build a canonical ratings frame from four aligned arrays."""
+    return pd.DataFrame(
+        {
+            USER: compact_ids(user_id),
+            ITEM: compact_ids(item_id),
+            RATING: np.asarray(rating, dtype=np.float32),
+            TIMESTAMP: np.asarray(timestamp, dtype=np.int64),
+        },
+        copy=False,
+    )
+
+
+def movies_frame(item_id, title, year, genres) -> pd.DataFrame:
+    """Build a canonical catalogue; ``year`` may hold NaN/None for unknown years."""
+    year = pd.array(pd.to_numeric(pd.Series(year, dtype="object"), errors="coerce"), dtype="Int32")
+    return pd.DataFrame(
+        {
+            ITEM: compact_ids(item_id),
+            "title": pd.Series(title, dtype="object").to_numpy(),
+            "year": year,
+            "genres": pd.Series(list(genres), dtype="object").to_numpy(),
+        }
+    )
+
+
+def catalogue_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    """A catalogue that knows only the ids, for sources that ship no movie file."""
+    ids = np.unique(ratings[ITEM].to_numpy())
+    return movies_frame(ids, [None] * len(ids), [None] * len(ids), [[] for _ in ids])
