@@ -62,3 +62,7 @@ class DownloadError(RecsysError):
 
 class ConfigError(RecsysError):
     """A setting or an argument has a value recsys cannot use."""
+
+
+class NotFittedError(RecsysError):
+    """A model was asked to predict before it was fitted."""

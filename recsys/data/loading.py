@@ -180,3 +180,12 @@ def _plain(values: np.ndarray) -> np.ndarray:
 def _ids(values: np.ndarray) -> np.ndarray:
     return values.astype(object) if values.dtype.kind == "U" else values
 
+
+
+def load_or_demo(path: str | Path | None, **options) -> Dataset:
+    """`load` a data set, or the built-in synthetic demo for None or "demo"."""
+    if path is None or str(path) == "demo":
+        from recsys.data.synthetic import demo_dataset
+
+        return demo_dataset()
+    return load(path, **options)

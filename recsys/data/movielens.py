@@ -143,3 +143,36 @@ def _catalogue(label: str, table: pd.DataFrame, titles, years, genres) -> pd.Dat
         row = int(np.argmax(bad.to_numpy()))
         raise DataFormatError(label, f"movie id {table['movieId'].iloc[row]!r} is not a number")
     return movies_frame(ids.to_numpy(dtype=np.int64), titles, years, genres)
+
+
+def write_movielens_csv(dataset: Dataset, folder: str | Path) -> Path:
+    """Write ratings.csv and movies.csv in the MovieLens latest layout: headers, titles as
+    "Title (YYYY)" quoted when they hold commas, genres "A|B" or "(no genres listed)"."""
+    import pyarrow as pa  # imported here: only writing needs it
+    from pyarrow import csv
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    r, m = dataset.ratings, dataset.movies
+    for column in (USER, ITEM):
+        if r[column].dtype.kind not in "iu" or m[ITEM].dtype.kind not in "iu":
+            raise ConfigError("the MovieLens layout needs integer user and movie ids")
+    # Ratings as MovieLens writes them ("4.0", "3.5"): format each distinct value once.
+    codes, values = pd.factorize(r[RATING].to_numpy())
+    text = pa.array([repr(round(float(v), 6)) for v in values], pa.string())
+    rating = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), text).cast(pa.string())
+    table = pa.table({"userId": r[USER].to_numpy(), "movieId": r[ITEM].to_numpy(),
+                      "rating": rating, "timestamp": r[TIMESTAMP].to_numpy()})  # fmt: skip
+    with open(folder / "ratings.csv", "wb") as stream:
+        stream.write(b"userId,movieId,rating,timestamp\n")
+        csv.write_csv(table, stream, csv.WriteOptions(include_header=False,
+                                                      quoting_style="needed"))  # fmt: skip
+    titles = m["title"].astype("object").fillna("").astype(str).to_numpy()
+    years = m["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    dated = pd.Series(titles).str.contains(YEAR_IN_TITLE, regex=True).to_numpy()
+    titles = [t if dated[k] or np.isnan(years[k]) else f"{t} ({int(years[k])})".lstrip()
+              for k, t in enumerate(titles)]  # fmt: skip
+    genres = ["|".join(g) if len(g) else "(no genres listed)" for g in m["genres"]]
+    movies = pd.DataFrame({"movieId": m[ITEM].to_numpy(), "title": titles, "genres": genres})
+    movies.to_csv(folder / "movies.csv", index=False, encoding="utf-8", lineterminator="\n")
+    return folder

@@ -1,0 +1,276 @@
+"""The `recsys` command: inspect, synthesise, sample, split, download, train, evaluate, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from recsys.errors import RecsysError
+
+log = logging.getLogger("recsys")
+
+
+def _data_argument(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "--data",
+        required=required,
+        help="a data folder, archive or file (MovieLens, Netflix Prize, generic), or 'demo'",
+    )
+    parser.add_argument("--format", default="auto", help="force a format instead of detecting it")
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad row")
+
+
+def _load(args: argparse.Namespace):
+    from recsys.data.loading import load_or_demo
+
+    return load_or_demo(args.data, format=args.format, strict=args.strict)
+
+
+def _progress_bar(total: int | None, unit: str = "B"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, unit_scale=True, file=sys.stderr)
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> None:
+    dataset = _load(args)
+    info = dataset.describe() | {"cleaning": dataset.report.to_dict()}
+    print(json.dumps(info, indent=2, default=str))
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from recsys.data.synthetic import write_synthetic
+
+    folder = write_synthetic(
+        Path(args.out), args.ratings, format=args.format, seed=args.seed,
+        n_users=args.users, n_movies=args.movies,
+    )  # fmt: skip
+    print(f"wrote a synthetic data set of {args.ratings:,} ratings to {folder}")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from recsys.data.loading import load
+    from recsys.data.sampling import sample, write_sample
+
+    source = load(args.source, format=args.format, strict=args.strict)
+    params = {
+        "n_movies": args.movies, "min_ratings": args.min_ratings, "seed": args.seed,
+        "start": args.start, "end": args.end,
+    }  # fmt: skip
+    sampled = sample(source, **params)
+    folder = write_sample(sampled, source, Path(args.out), params=params)
+    print(f"sampled {len(sampled.ratings):,} ratings of {sampled.ratings['item_id'].nunique()} "
+          f"movies by {sampled.ratings['user_id'].nunique():,} users into {folder}")  # fmt: skip
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    from recsys.evaluation.protocols import make_splits
+
+    dataset = _load(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = make_splits(
+        dataset.ratings, args.split, test_fraction=args.test_fraction, folds=args.folds,
+        seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+    )  # fmt: skip
+    for split in splits:
+        split.train.to_csv(out / f"{split.name}-train.csv", index=False)
+        split.test.to_csv(out / f"{split.name}-test.csv", index=False)
+        print(json.dumps(split.describe()))
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from recsys.data.download import download
+
+    bar = None
+
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar(total)
+        bar.update(done - bar.n)
+
+    try:
+        folder = download(args.name, Path(args.dest), url=args.url, sha256=args.sha256,
+                          progress=progress)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    print(folder)
+
+
+def _params(pairs: list[str]) -> dict:
+    """``key=value`` pairs; values read as JSON when they parse (numbers, true, null, lists),
+    a comma-separated value as a tuple, anything else as text."""
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise RecsysError(f"--param {pair!r}: expected key=value")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = tuple(value.split(",")) if "," in value else value
+    return params
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from recsys.models.registry import make_model
+
+    dataset = _load(args)
+    model = make_model(args.model, **_params(args.param))
+    log.info("fitting %s on %s ratings", args.model, f"{len(dataset.ratings):,}")
+    model.fit(dataset)
+    from recsys.service import save_artifact
+
+    folder = save_artifact(model, dataset, Path(args.out))
+    print(f"saved {args.model} to {folder}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from recsys.evaluation.protocols import evaluate
+    from recsys.evaluation.report import table, write_json, write_plots
+
+    dataset = _load(args)
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    folds = args.folds if args.split == "kfold" else 1
+    bar = tqdm(total=len(models) * folds, unit="model", file=sys.stderr)
+
+    def on_model(name: str) -> None:
+        bar.set_postfix_str(f"{name} done")
+        bar.update(1)
+
+    params = {m: _params(args.param) for m in models} if args.param else None
+    results = evaluate(
+        dataset, args.split, models, params=params, ranking=not args.no_ranking,
+        on_model=on_model, test_fraction=args.test_fraction, folds=args.folds, seed=args.seed,
+        cutoff=args.cutoff, last_k=args.last_k,
+    )  # fmt: skip
+    bar.close()
+    results["data"] = {"path": str(args.data), **dataset.describe()}
+    print(table(results))
+    if args.json:
+        print(f"wrote {write_json(results, args.json)}")
+    if args.plots:
+        for png in write_plots(results, args.plots):
+            print(f"wrote {png}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import os
+
+    import uvicorn
+
+    if args.model:
+        os.environ["RECSYS_MODEL"] = args.model
+    if args.data:
+        os.environ["RECSYS_DATA"] = args.data
+    uvicorn.run("recsys.api.app:create_app", factory=True, host=args.host, port=args.port,
+                log_level="info")  # fmt: skip
+
+
+def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    from recsys.evaluation.protocols import SPLITS
+
+    parser.add_argument("--split", choices=SPLITS, default=default)
+    parser.add_argument("--test-fraction", type=float, default=0.1)
+    parser.add_argument("--folds", type=int, default=5, help="folds for --split kfold")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cutoff", help="temporal split: first day of period two (YYYY-MM-DD)")
+    parser.add_argument("--last-k", type=int, default=9, help="user-last split: ratings held out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("info", help="load a data set and show it and its cleaning report")
+    _data_argument(p)
+    p.set_defaults(run=cmd_info)
+
+    p = commands.add_parser("synth", help="write a synthetic data set (Netflix or MovieLens)")
+    p.add_argument("out", help="folder to write")
+    p.add_argument("--ratings", type=int, default=100_000)
+    p.add_argument("--users", type=int)
+    p.add_argument("--movies", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=["netflix", "movielens"], default="netflix")
+    p.set_defaults(run=cmd_synth)
+
+    p = commands.add_parser("sample", help="sample movies and their raters into a Netflix layout")
+    p.add_argument("source", help="data folder, archive or file to sample from")
+    p.add_argument("out", help="folder to write")
+    p.add_argument("--movies", type=int, default=100)
+    p.add_argument("--min-ratings", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", help="keep ratings on or after this date first")
+    p.add_argument("--end", help="keep ratings before this date first")
+    p.add_argument("--format", default="auto")
+    p.add_argument("--strict", action="store_true")
+    p.set_defaults(run=cmd_sample)
+
+    p = commands.add_parser("split", help="write train/test CSVs of a split")
+    _data_argument(p)
+    _split_arguments(p, "temporal")
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=cmd_split)
+
+    p = commands.add_parser("download", help="download a public MovieLens release (sha256-checked)")
+    p.add_argument("name", help="ml-latest-small, ml-100k, ml-1m, ml-25m, …")
+    p.add_argument("--dest", default="data", help="data folder (default: ./data)")
+    p.add_argument("--url", help="a mirror to download from instead")
+    p.add_argument("--sha256", help="the archive's checksum, where recsys does not know it")
+    p.set_defaults(run=cmd_download)
+
+    p = commands.add_parser("train", help="fit a model and save an artifact the service loads")
+    _data_argument(p)
+    p.add_argument("--model", required=True)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("evaluate", help="fit and score models on a split")
+    _data_argument(p)
+    _split_arguments(p, "seed1")
+    p.add_argument("--model", required=True, help="model names, comma-separated")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hyperparameter for every model given")  # fmt: skip
+    p.add_argument("--json", help="write the results as JSON here")
+    p.add_argument("--plots", help="write PNG plots into this folder")
+    p.add_argument("--no-ranking", action="store_true", help="skip the ranking metrics")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = commands.add_parser("serve", help="run the HTTP service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", help="a trained artifact folder (RECSYS_MODEL)")
+    p.add_argument("--data", help="a data set to train on at start-up (RECSYS_DATA)")
+    p.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="recsys: %(message)s"
+    )
+    try:
+        args.run(args)
+    except RecsysError as error:
+        print(f"recsys: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("recsys: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

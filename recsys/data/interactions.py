@@ -1,0 +1,114 @@
+"""Ratings indexed for the maths: dense indices plus CSR views by user and by item.
+
+Every model and feature works on one of these instead of on a DataFrame. Sub-histories (a
+cross-validation fold) keep the full vocabularies, so indices line up everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
+from recsys.data.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class CSR:
+    """Rows of (column index, rating, timestamp), each row's columns sorted ascending."""
+
+    indptr: np.ndarray  # int64, n_rows + 1
+    indices: np.ndarray  # int32
+    ratings: np.ndarray  # float32
+    timestamps: np.ndarray  # int64
+    rows: np.ndarray  # int32: the row of each entry (the other index of the rating)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def row(self, r: int) -> slice:
+        return slice(self.indptr[r], self.indptr[r + 1])
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, rating, ts, n_rows: int) -> CSR:
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return CSR(indptr, cols[order], rating[order], ts[order], rows[order])
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """A rating history: raw-id vocabularies, aligned index arrays, and CSR by user and item."""
+
+    users: Vocabulary
+    items: Vocabulary
+    user: np.ndarray  # int32 index per rating
+    item: np.ndarray  # int32 index per rating
+    rating: np.ndarray  # float32
+    timestamp: np.ndarray  # int64 seconds
+    by_user: CSR  # row = user, indices = items
+    by_item: CSR  # row = item, indices = users
+
+    @classmethod
+    def from_ratings(
+        cls,
+        ratings: pd.DataFrame,
+        users: Vocabulary | None = None,
+        items: Vocabulary | None = None,
+    ) -> Interactions:
+        """Index canonical ratings; given vocabularies must cover every id in ``ratings``."""
+        users = users or Vocabulary(ratings[USER].to_numpy())
+        items = items or Vocabulary(ratings[ITEM].to_numpy())
+        u = users.index(ratings[USER].to_numpy())
+        i = items.index(ratings[ITEM].to_numpy())
+        if (u < 0).any() or (i < 0).any():
+            raise ValueError("ratings hold ids outside the given vocabularies")
+        r = ratings[RATING].to_numpy(np.float32)
+        ts = ratings[TIMESTAMP].to_numpy(np.int64)
+        return cls(
+            users, items, u, i, r, ts,
+            _csr(u, i, r, ts, len(users)),
+            _csr(i, u, r, ts, len(items)),
+        )  # fmt: skip
+
+    def subset(self, mask: np.ndarray) -> Interactions:
+        """The ratings selected by ``mask``, with the same vocabularies."""
+        u, i, r, ts = self.user[mask], self.item[mask], self.rating[mask], self.timestamp[mask]
+        return Interactions(
+            self.users, self.items, u, i, r, ts,
+            _csr(u, i, r, ts, len(self.users)),
+            _csr(i, u, r, ts, len(self.items)),
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.rating)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    def rating_of(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """The history's rating of each (user, item) index pair, NaN where there is none."""
+        found = np.full(len(user), np.nan, np.float32)
+        ok = (user >= 0) & (item >= 0)
+        if not ok.any() or len(self) == 0:
+            return found
+        csr = self.by_user  # keys sorted by (user, item): one binary search per pair
+        keys = csr.rows.astype(np.int64) * self.n_items + csr.indices
+        wanted = user[ok].astype(np.int64) * self.n_items + item[ok]
+        position = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        hit = keys[position] == wanted
+        found[np.flatnonzero(ok)[hit]] = csr.ratings[position[hit]]
+        return found
+
+    @property
+    def global_mean(self) -> float:
+        return float(self.rating.mean(dtype=np.float64)) if len(self.rating) else 0.0

@@ -1,0 +1,179 @@
+"""Evaluation protocols: fit each model on a split's training ratings, score it on the test
+ratings (accuracy overall, for warm and cold pairs, ranking at k), and time both steps."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from recsys.data.dataset import Dataset
+from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
+from recsys.data.splits import (
+    Split,
+    kfold_splits,
+    random_split,
+    seed1_split,
+    temporal_split,
+    user_last_split,
+)
+from recsys.errors import ConfigError
+from recsys.evaluation.metrics import coverage, mae, ranking_metrics, rmse
+from recsys.models.base import Recommender
+from recsys.models.registry import make_model
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("seed1", "temporal", "random", "user-last", "kfold")
+ACTIVITY_BINS = (0, 20, 50, 100, 200, 500, np.inf)
+
+
+def make_splits(
+    ratings: pd.DataFrame,
+    split: str,
+    *,
+    test_fraction: float = 0.1,
+    folds: int = 5,
+    seed: int = 0,
+    cutoff: str | None = None,
+    last_k: int = 9,
+) -> list[Split]:
+    """The split(s) a protocol name asks for (several for k-fold)."""
+    if split == "seed1":
+        return [seed1_split(ratings)]
+    if split == "temporal":
+        return [temporal_split(ratings, cutoff=cutoff, test_fraction=test_fraction)]
+    if split == "random":
+        return [random_split(ratings, test_fraction=test_fraction, seed=seed)]
+    if split == "user-last":
+        return [user_last_split(ratings, k=last_k)]
+    if split == "kfold":
+        return list(kfold_splits(ratings, folds=folds, seed=seed))
+    raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+
+
+def score_model(
+    model: Recommender, split: Split, *, k: int = 10, relevant: float = 4.0, ranking: bool = True
+) -> dict:
+    """Accuracy and ranking metrics of a fitted model on a split's test ratings."""
+    test = split.test
+    actual = test[RATING].to_numpy(np.float64)
+    start = time.perf_counter()
+    predicted = model.predict(test[USER], test[ITEM], test[TIMESTAMP]).rating
+    result = {"predict_seconds": time.perf_counter() - start}
+    cold = split.cold_mask()
+    result |= {
+        "rmse": rmse(predicted, actual),
+        "mae": mae(predicted, actual),
+        "rmse_warm": rmse(predicted[~cold], actual[~cold]) if (~cold).any() else None,
+        "rmse_cold": rmse(predicted[cold], actual[cold]) if cold.any() else None,
+        "n_test_warm": int((~cold).sum()),
+        "n_test_cold": int(cold.sum()),
+        "rmse_by_activity": error_by_activity(split, predicted),
+    }
+    if ranking:
+        start = time.perf_counter()
+        result |= rank_test_users(model, split, k=k, relevant=relevant)
+        result["rank_seconds"] = time.perf_counter() - start
+    return result
+
+
+def error_by_activity(split: Split, predicted: np.ndarray) -> dict:
+    """RMSE of test ratings binned by how many training ratings their user has."""
+    counts = split.train[USER].value_counts()
+    activity = split.test[USER].map(counts).fillna(0).to_numpy()
+    errors = (predicted - split.test[RATING].to_numpy()) ** 2
+    bins = np.digitize(activity, ACTIVITY_BINS[1:-1], right=True)
+    labels = [
+        f"{lo:.0f}-{hi:.0f}" if np.isfinite(hi) else f">{lo:.0f}"
+        for lo, hi in zip(ACTIVITY_BINS[:-1], ACTIVITY_BINS[1:], strict=True)
+    ]
+    return {
+        "bins": labels,
+        "rmse": [float(np.sqrt(errors[bins == b].mean())) if (bins == b).any() else None
+                 for b in range(len(labels))],
+        "n": [int((bins == b).sum()) for b in range(len(labels))],
+    }  # fmt: skip
+
+
+def rank_test_users(model: Recommender, split: Split, *, k: int, relevant: float) -> dict:
+    """Top-k lists for every warm test user with a relevant test rating (>= ``relevant``),
+    excluding what they rated in training; precision, recall, NDCG, MAP and coverage."""
+    liked = split.test[split.test[RATING] >= relevant]
+    liked = liked[liked[USER].isin(split.train[USER])]
+    groups = liked.groupby(USER, sort=True)[ITEM]
+    recommended, hits = [], []
+    for user, items in groups:
+        recommended.append(model.recommend(user, k)[0])
+        hits.append(items.to_numpy())
+    if not recommended:
+        return {"n_users_ranked": 0}
+    return {
+        **ranking_metrics(recommended, hits, k),
+        "coverage": coverage(recommended, len(model.items_)),
+        "n_users_ranked": len(recommended),
+    }
+
+
+def evaluate_split(
+    dataset: Dataset,
+    split: Split,
+    models: Iterable[str],
+    *,
+    params: dict[str, dict] | None = None,
+    ranking: bool = True,
+    on_model: Callable[[str], None] | None = None,
+) -> dict:
+    """Fit and score each named model on one split; ``on_model`` hears of each one done."""
+    train = dataset.with_ratings(split.train)
+    results = {}
+    for name in models:
+        model = make_model(name, **(params or {}).get(name, {}))
+        start = time.perf_counter()
+        model.fit(train)
+        fit_seconds = time.perf_counter() - start
+        results[name] = {"fit_seconds": fit_seconds} | score_model(model, split, ranking=ranking)
+        log.info("%s on %s: RMSE %.4f", name, split.name, results[name]["rmse"])
+        if on_model:
+            on_model(name)
+    return {"split": split.describe(), "models": results}
+
+
+def evaluate(
+    dataset: Dataset,
+    split: str,
+    models: list[str],
+    *,
+    params: dict[str, dict] | None = None,
+    ranking: bool = True,
+    on_model: Callable[[str], None] | None = None,
+    **split_options,
+) -> dict:
+    """Evaluate models on a named split; k-fold gives each fold and the mean over folds."""
+    splits = make_splits(dataset.ratings, split, **split_options)
+    runs = [
+        evaluate_split(dataset, s, models, params=params, ranking=ranking, on_model=on_model)
+        for s in splits
+    ]
+    if len(runs) == 1:
+        return runs[0]
+    summary = {
+        "name": split,
+        "folds": len(runs),
+        "n_train": float(np.mean([r["split"]["n_train"] for r in runs])),
+        "n_test": float(np.mean([r["split"]["n_test"] for r in runs])),
+        "n_ratings": len(dataset.ratings),
+    }
+    merged = {}
+    for name in models:
+        per_fold = [r["models"][name] for r in runs]
+        means = {
+            key: float(np.mean([f[key] for f in per_fold]))
+            for key, value in per_fold[0].items()
+            if isinstance(value, int | float) and all(f.get(key) is not None for f in per_fold)
+        }
+        merged[name] = means | {"folds": per_fold}
+    return {"split": summary, "models": merged}

@@ -1,0 +1,1 @@
+"""Features the models learn from: closest raters, era means, activity statistics."""

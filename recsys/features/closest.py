@@ -1,0 +1,397 @@
+"""The closest raters of a target (u, m): the users who rated m and rate most like u (SPEC §3).
+
+For a candidate v in R(m) (the users other than u who rated m), with C the movies other than m
+that both rated, c = |C| and s = Σ_{i∈C} |r_ui − r_vi|, the distance is d = 3·s/c when c ≥ 3,
+else s + 3.5·(3 − c). Ties go to more common movies, then to the smaller user index (indices
+follow the sorted raw ids, so this is the smaller user id).
+
+The exact algorithm groups targets by user. For a user u it sweeps the raters of each movie u
+rated, adding to c[v] and s[v] for every co-rater v (cost Σ_{i∈I_u} n_i), then scans R(m) for
+each of u's targets, taking m's own contribution back out when u rated m in the history (so the
+target's own rating is never used, in or out of the history). Scratch space is O(n_users) per
+chunk of users, reset through a list of the users touched; chunks run in parallel.
+
+`max_candidates` trades exactness for speed on very popular movies (the full Netflix data):
+only that many raters of m are examined, the ones with the most ratings, and c, s are computed
+pair by pair from the two users' sorted rows (once per pair and target user: the same heavy
+raters come back for many of u's movies).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from recsys.data.interactions import Interactions
+
+log = logging.getLogger(__name__)
+
+FEW_COMMON = 3  # common movies that carry a comparison
+MISSING_COST = 3.5  # the distance each missing one of those adds
+
+
+@dataclass(frozen=True)
+class ClosestRaters:
+    """The n closest raters of each target, nearest first: (n_targets, n) arrays.
+
+    Where R(m) holds fewer than n users, ``ratings`` and ``distances`` are NaN and ``raters``
+    is -1.
+    """
+
+    ratings: np.ndarray  # float32: r_vm
+    distances: np.ndarray  # float32: d(u, v)
+    raters: np.ndarray  # int32: v, a user index
+
+
+def closest_raters(
+    history: Interactions,
+    user: np.ndarray,
+    item: np.ndarray,
+    *,
+    n: int = 4,
+    max_candidates: int | None = None,
+) -> ClosestRaters:
+    """The ``n`` closest raters of m for each target (u, m), exactly as SPEC §3 defines them.
+
+    ``user`` and ``item`` are index arrays into ``history``'s vocabularies; a target with an
+    unknown user or movie (-1) gets no raters. ``max_candidates=None`` (the default) is exact.
+    An integer only speeds things up and makes the result approximate: for each target just
+    the ``max_candidates`` raters of m with the most ratings in the history (ties: smaller
+    index) are examined, since users who rated more are the likeliest to share the three
+    movies a close comparison needs; their distances are still exact.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if max_candidates is not None and max_candidates < 1:
+        raise ValueError(f"max_candidates must be >= 1 or None, got {max_candidates}")
+    user, item = _targets(history, user, item)
+    ratings = np.full((len(user), n), np.nan, np.float32)
+    distances = np.full((len(user), n), np.nan, np.float32)
+    raters = np.full((len(user), n), -1, np.int32)
+    valid = np.flatnonzero((user >= 0) & (item >= 0))
+    if len(valid) and len(history):
+        order = valid[np.argsort(user[valid], kind="stable")]
+        starts = np.flatnonzero(np.r_[True, np.diff(user[order]) != 0])
+        bounds = np.r_[starts, len(order)].astype(np.int64)
+        csr_u, csr_i = history.by_user, history.by_item
+        scanned = csr_i.counts[item[order]].astype(np.float64)
+        if max_candidates is None:  # one sweep per user, then a scan of R(m) per target
+            cost = _row_cost(history)[user[order[starts]]] + np.add.reduceat(scanned, starts)
+        else:  # about one walk of u's row per candidate
+            scanned = np.minimum(scanned, max_candidates)
+            cost = np.add.reduceat(scanned, starts) * (csr_u.counts[user[order[starts]]] + 1)
+        chunks = _chunks(cost, numba.get_num_threads())
+        args = (csr_u.indptr, csr_u.indices, csr_u.ratings, csr_i.indptr, csr_i.indices)
+        args += (csr_i.ratings, user, item, order, bounds, chunks, ratings, distances, raters)
+        if max_candidates is None:
+            _closest_exact(history.n_users, *args)
+        else:
+            cand_ptr, cand_users, cand_ratings = _candidates(history, item[valid], max_candidates)
+            _closest_capped(
+                history.n_items, cand_ptr, cand_users, cand_ratings, max_candidates, *args
+            )
+    return ClosestRaters(ratings, distances, raters)
+
+
+def nearest_users(
+    history: Interactions, user: int, n: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``n`` users closest to ``user`` over all the movies both rated (no movie left out).
+
+    Only users with at least one movie in common count. Returns (user indices int32,
+    distances float32, common counts int32), nearest first, ties as in `closest_raters`;
+    an unknown user (-1) has none.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not -1 <= user < history.n_users:
+        raise ValueError(f"user index {user} outside 0..{history.n_users - 1}")
+    if user < 0:
+        return np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.int32)
+    csr_u, csr_i = history.by_user, history.by_item
+    raters, distances, common = _nearest(
+        int(user), n, history.n_users, csr_u.indptr, csr_u.indices, csr_u.ratings,
+        csr_i.indptr, csr_i.indices, csr_i.ratings,
+    )  # fmt: skip
+    return raters, distances.astype(np.float32), common
+
+
+def _targets(history: Interactions, user, item) -> tuple[np.ndarray, np.ndarray]:
+    user = np.asarray(user, dtype=np.int64).ravel()
+    item = np.asarray(item, dtype=np.int64).ravel()
+    if len(user) != len(item):
+        raise ValueError(f"{len(user)} users but {len(item)} items")
+    for name, index, size in (("user", user, history.n_users), ("item", item, history.n_items)):
+        if len(index) and (index.min() < -1 or index.max() >= size):
+            raise ValueError(f"{name} indices must lie in -1..{size - 1}")
+    return user, item
+
+
+def _row_cost(history: Interactions) -> np.ndarray:
+    """Σ_{i∈I_u} n_i per user: the work of one user's sweep over its co-raters."""
+    csr_u = history.by_user
+    weights = history.by_item.counts[csr_u.indices].astype(np.float64)
+    return np.bincount(csr_u.rows, weights, minlength=history.n_users)
+
+
+def _chunks(cost: np.ndarray, threads: int) -> np.ndarray:
+    """Boundaries splitting consecutive groups into chunks of about equal work (a few per
+    thread, so one heavy user does not leave the other threads idle)."""
+    n_chunks = min(len(cost), 4 * max(threads, 1))
+    total = np.cumsum(cost, dtype=np.float64)
+    cuts = np.searchsorted(total, total[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
+    return np.unique(np.r_[0, cuts, len(cost)]).astype(np.int64)
+
+
+def _candidates(history: Interactions, items: np.ndarray, cap: int):
+    """Per movie, its raters with the most ratings first (ties: smaller index), cut to cap + 1
+    so that cap remain once the target user is skipped; only for the movies targeted."""
+    csr_i = history.by_item
+    wanted = np.zeros(history.n_items, np.bool_)
+    wanted[items] = True
+    sizes = np.where(wanted, np.minimum(csr_i.counts, cap + 1), 0)
+    ptr = np.zeros(history.n_items + 1, np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    users = np.empty(ptr[-1], np.int32)
+    ratings = np.empty(ptr[-1], np.float32)
+    activity = history.by_user.counts.astype(np.int64)
+    _fill_candidates(csr_i.indptr, csr_i.indices, csr_i.ratings, activity, ptr, users, ratings)
+    return ptr, users, ratings
+
+
+@numba.njit(cache=True, parallel=True)
+def _fill_candidates(indptr, indices, ratings, activity, ptr, users, out_ratings):
+    for m in numba.prange(len(ptr) - 1):
+        size = ptr[m + 1] - ptr[m]
+        if size == 0:
+            continue
+        row = indices[indptr[m] : indptr[m + 1]]
+        if size == len(row):  # all raters are examined: order does not matter
+            order = np.arange(size)
+        else:  # stable on a row sorted by index: ties keep the smaller index first
+            order = np.argsort(-activity[row], kind="mergesort")[:size]
+        for k in range(size):
+            users[ptr[m] + k] = row[order[k]]
+            out_ratings[ptr[m] + k] = ratings[indptr[m] + order[k]]
+
+
+@numba.njit(cache=True)
+def _distance(c, s):
+    if c >= FEW_COMMON:
+        return 3.0 * s / c
+    return s + MISSING_COST * (FEW_COMMON - c)
+
+
+@numba.njit(cache=True)
+def _before(d, c, v, other_d, other_c, other_v):
+    """Whether (d, c, v) ranks nearer than the other: smaller d, then larger c, then smaller v."""
+    if d != other_d:
+        return d < other_d
+    if c != other_c:
+        return c > other_c
+    return v < other_v
+
+
+@numba.njit(cache=True)
+def _offer(d, c, v, r, k, best_d, best_c, best_v, best_r):
+    """Insert (d, c, v) with rating r among the k best so far, kept in rank order; the new k."""
+    if k == len(best_d):
+        if not _before(d, c, v, best_d[k - 1], best_c[k - 1], best_v[k - 1]):
+            return k
+        j = k - 1
+    else:
+        j = k
+        k += 1
+    while j > 0 and _before(d, c, v, best_d[j - 1], best_c[j - 1], best_v[j - 1]):
+        best_d[j], best_c[j] = best_d[j - 1], best_c[j - 1]
+        best_v[j], best_r[j] = best_v[j - 1], best_r[j - 1]
+        j -= 1
+    best_d[j], best_c[j], best_v[j], best_r[j] = d, c, v, r
+    return k
+
+
+@numba.njit(cache=True)
+def _accumulate(u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched):
+    """c[v] and s[v] over all movies u shares with each co-rater v (u itself included);
+    returns how many users it touched, listed in ``touched``. Sums in float64 stay exact
+    for ratings on any usual scale, so taking a movie back out later leaves no residue."""
+    n_touched = 0
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        i = u_items[p]
+        r = np.float64(u_ratings[p])
+        for q in range(i_ptr[i], i_ptr[i + 1]):
+            v = i_users[q]
+            if common[v] == 0:
+                touched[n_touched] = v
+                n_touched += 1
+            common[v] += 1
+            diff[v] += abs(r - np.float64(i_ratings[q]))
+    return n_touched
+
+
+@numba.njit(cache=True)
+def _own_rating(u, m, u_ptr, u_items, u_ratings):
+    """u's rating of m in the history, NaN when there is none."""
+    lo, hi = u_ptr[u], u_ptr[u + 1]
+    p = lo + np.searchsorted(u_items[lo:hi], m)
+    if p < hi and u_items[p] == m:
+        return np.float64(u_ratings[p])
+    return np.nan
+
+
+@numba.njit(cache=True)
+def _write(t, k, best_d, best_v, best_r, ratings, distances, raters):
+    for j in range(k):
+        ratings[t, j] = best_r[j]
+        distances[t, j] = best_d[j]
+        raters[t, j] = best_v[j]
+
+
+@numba.njit(cache=True, parallel=True)
+def _closest_exact(
+    n_users, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings,
+    user, item, order, bounds, chunks, ratings, distances, raters,
+):  # fmt: skip
+    n = ratings.shape[1]
+    for chunk in numba.prange(len(chunks) - 1):
+        common = np.zeros(n_users, np.int64)
+        diff = np.zeros(n_users, np.float64)
+        touched = np.empty(n_users, np.int64)
+        best_d = np.empty(n, np.float64)
+        best_c = np.empty(n, np.int64)
+        best_v = np.empty(n, np.int64)
+        best_r = np.empty(n, np.float32)
+        for g in range(chunks[chunk], chunks[chunk + 1]):
+            u = user[order[bounds[g]]]
+            n_touched = _accumulate(
+                u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched
+            )
+            for j in range(bounds[g], bounds[g + 1]):
+                t = order[j]
+                m = item[t]
+                own = _own_rating(u, m, u_ptr, u_items, u_ratings)
+                k = 0
+                for q in range(i_ptr[m], i_ptr[m + 1]):
+                    v = i_users[q]
+                    if v == u:
+                        continue
+                    c = common[v]
+                    s = diff[v]
+                    if not np.isnan(own):  # m is common to u and v: take it back out
+                        c -= 1
+                        s -= abs(own - np.float64(i_ratings[q]))
+                    k = _offer(
+                        _distance(c, s), c, v, i_ratings[q], k, best_d, best_c, best_v, best_r
+                    )
+                _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+            for j in range(n_touched):
+                common[touched[j]] = 0
+                diff[touched[j]] = 0.0
+
+
+@numba.njit(cache=True)
+def _pair(u_lo, u_hi, v_lo, v_hi, mine, u_items, u_ratings):
+    """c and s of u and v over all the movies both rated, u's ratings scattered in ``mine``
+    (NaN where u has none): walk v's row, or binary-search u's movies in it when v rated
+    many more."""
+    c = 0
+    s = 0.0
+    n_v = v_hi - v_lo
+    if n_v <= (u_hi - u_lo) * (np.log2(n_v + 1.0) + 1.0):
+        for q in range(v_lo, v_hi):
+            i = u_items[q]
+            if not np.isnan(mine[i]):
+                c += 1
+                s += abs(mine[i] - np.float64(u_ratings[q]))
+    else:
+        row = u_items[v_lo:v_hi]
+        for p in range(u_lo, u_hi):
+            i = u_items[p]
+            q = np.searchsorted(row, i)
+            if q < n_v and row[q] == i:
+                c += 1
+                s += abs(mine[i] - np.float64(u_ratings[v_lo + q]))
+    return c, s
+
+
+@numba.njit(cache=True, parallel=True)
+def _closest_capped(
+    n_items, cand_ptr, cand_users, cand_ratings, cap,
+    u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings,
+    user, item, order, bounds, chunks, ratings, distances, raters,
+):  # fmt: skip
+    n = ratings.shape[1]
+    n_users = len(u_ptr) - 1
+    for chunk in numba.prange(len(chunks) - 1):
+        mine = np.full(n_items, np.nan)
+        common = np.full(n_users, -1, np.int64)  # -1: pair not computed yet for this u
+        diff = np.zeros(n_users, np.float64)
+        touched = np.empty(n_users, np.int64)
+        best_d = np.empty(n, np.float64)
+        best_c = np.empty(n, np.int64)
+        best_v = np.empty(n, np.int64)
+        best_r = np.empty(n, np.float32)
+        for g in range(chunks[chunk], chunks[chunk + 1]):
+            u = user[order[bounds[g]]]
+            for p in range(u_ptr[u], u_ptr[u + 1]):
+                mine[u_items[p]] = u_ratings[p]
+            n_touched = 0
+            for j in range(bounds[g], bounds[g + 1]):
+                t = order[j]
+                m = item[t]
+                own = mine[m]
+                k = 0
+                examined = 0
+                for q in range(cand_ptr[m], cand_ptr[m + 1]):
+                    v = cand_users[q]
+                    if v == u:
+                        continue
+                    if examined == cap:
+                        break
+                    examined += 1
+                    # The heavy raters come back for many of u's movies: pair them once.
+                    if common[v] < 0:
+                        common[v], diff[v] = _pair(
+                            u_ptr[u], u_ptr[u + 1], u_ptr[v], u_ptr[v + 1], mine, u_items, u_ratings
+                        )
+                        touched[n_touched] = v
+                        n_touched += 1
+                    c = common[v]
+                    s = diff[v]
+                    if not np.isnan(own):  # m is common to u and v: take it back out
+                        c -= 1
+                        s -= abs(own - np.float64(cand_ratings[q]))
+                    k = _offer(
+                        _distance(c, s), c, v, cand_ratings[q], k, best_d, best_c, best_v, best_r
+                    )
+                _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+            for p in range(u_ptr[u], u_ptr[u + 1]):
+                mine[u_items[p]] = np.nan
+            for j in range(n_touched):
+                common[touched[j]] = -1
+                diff[touched[j]] = 0.0
+
+
+@numba.njit(cache=True)
+def _nearest(u, n, n_users, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings):
+    common = np.zeros(n_users, np.int64)
+    diff = np.zeros(n_users, np.float64)
+    touched = np.empty(n_users, np.int64)
+    n_touched = _accumulate(
+        u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched
+    )
+    best_d = np.empty(n, np.float64)
+    best_c = np.empty(n, np.int64)
+    best_v = np.empty(n, np.int64)
+    best_r = np.empty(n, np.float32)
+    k = 0
+    for j in range(n_touched):
+        v = touched[j]
+        if v != u:
+            k = _offer(
+                _distance(common[v], diff[v]), common[v], v, 0.0, k, best_d, best_c, best_v, best_r
+            )
+    return best_v[:k].astype(np.int32), best_d[:k].copy(), best_c[:k].astype(np.int32)

@@ -1,0 +1,207 @@
+"""The contract every model keeps (SPEC §4).
+
+``__init__`` only stores keyword hyperparameters; ``fit(data)`` validates them, learns, returns
+self; ``predict`` gives ratings clipped to the scale, with a flag where it fell back; and
+``recommend`` gives the top items with their scores. Learned attributes end in ``_``.
+
+Fallback (explicit, as LensKit composes it): a pair whose user or movie the model never saw is
+predicted by the damped bias baseline behind every model — μ + b_i for an unknown user, μ + b_u
+for an unknown movie, μ when both are unknown — and flagged ``fallback=True``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.errors import ConfigError, NotFittedError, UnknownUserError
+from recsys.models.bias import Biases
+
+FALLBACK_DAMPING = 5.0
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Predicted ratings (float32, on the scale) and where the fallback gave them."""
+
+    rating: np.ndarray
+    fallback: np.ndarray
+
+
+def top_n(scores: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
+    """Positions of the best ``n`` scores after skipping ``offset``, best first (partial sort)."""
+    end = min(offset + n, len(scores))
+    if end <= offset:
+        return np.zeros(0, np.int64)
+    best = np.argpartition(-scores, end - 1)[:end] if end < len(scores) else np.arange(end)
+    # Ties broken by position, so pages never overlap.
+    return best[np.lexsort((best, -scores[best]))][offset:]
+
+
+class Recommender:
+    """Base of every model: fitting bookkeeping, fallback, prediction and recommendation."""
+
+    name: ClassVar[str]
+    #: True when `_predict` can score pairs with unknown users or movies itself.
+    handles_unknown: ClassVar[bool] = False
+
+    # -- hyperparameters -------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters if p != "self"]
+
+    def get_params(self) -> dict:
+        return {p: getattr(self, p) for p in self.param_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def _validate(self) -> None:
+        """Check hyperparameters; called by `fit` (scikit-learn style)."""
+
+    @staticmethod
+    def _require(condition: bool, message: str) -> None:
+        if not condition:
+            raise ConfigError(message)
+
+    def check_fitted(self) -> None:
+        if not hasattr(self, "users_"):
+            raise NotFittedError(f"{self.name} is not fitted: call fit() first")
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(self, data: Dataset, history: Interactions | None = None) -> Self:
+        """Learn from ``data`` (canonical ratings, catalogue and scale); returns self.
+
+        ``history`` may pass the same ratings already indexed (and, for cross-validation
+        folds, indexed in a larger vocabulary) to save indexing them again.
+        """
+        self._validate()
+        if len(data.ratings) == 0:
+            raise ConfigError(f"{self.name}: cannot fit on an empty set of ratings")
+        history = history or Interactions.from_ratings(data.ratings)
+        self.users_ = history.users
+        self.items_ = history.items
+        self.scale_ = data.scale
+        self.fallback_ = Biases.fit(
+            history, user_damping=FALLBACK_DAMPING, item_damping=FALLBACK_DAMPING, iterations=10
+        )
+        self.seen_indptr_ = history.by_user.indptr
+        self.seen_items_ = history.by_user.indices
+        self.item_counts_ = history.by_item.counts
+        self.last_timestamp_ = int(history.timestamp.max())
+        self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
+        self.data_fingerprint_ = data.fingerprint
+        self._fit(history, data)
+        return self
+
+    def _fit(self, history: Interactions, data: Dataset) -> None:
+        raise NotImplementedError
+
+    # -- prediction ------------------------------------------------------------------
+    def predict(self, user_ids, item_ids, timestamps=None) -> Predictions:
+        """Predicted ratings for aligned arrays of raw user and movie ids.
+
+        ``timestamps`` (seconds) say when each rating would be made; models with time features
+        use them, and default to the time of the last training rating.
+        """
+        self.check_fitted()
+        user = self.users_.index(np.asarray(user_ids))
+        item = self.items_.index(np.asarray(item_ids))
+        return self.predict_indices(user, item, timestamps)
+
+    def predict_indices(self, user: np.ndarray, item: np.ndarray, timestamps=None) -> Predictions:
+        """`predict` on vocabulary indices (-1 for unknown ids)."""
+        if timestamps is None:
+            timestamps = np.full(len(user), self.last_timestamp_, np.int64)
+        timestamps = np.asarray(timestamps, np.int64)
+        known = self.known(user, item)
+        if self.handles_unknown:
+            rating = self._predict(user, item, timestamps)
+        else:
+            rating = self.fallback_.predict(user, item)
+            if known.any():
+                rating[known] = self._predict(user[known], item[known], timestamps[known])
+        return Predictions(self.scale_.clip(rating).astype(np.float32), ~known)
+
+    def known(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Pairs whose user and movie both have training ratings (a cross-validation fold keeps
+        the whole vocabulary, so an index alone does not make an id known)."""
+        user_count = np.diff(self.seen_indptr_)
+        ok = (user >= 0) & (item >= 0)
+        ok[ok] = (user_count[user[ok]] > 0) & (self.item_counts_[item[ok]] > 0)
+        return ok
+
+    def _predict(self, user: np.ndarray, item: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
+        """Scores for index pairs (known ones unless `handles_unknown`)."""
+        raise NotImplementedError
+
+    # -- recommendation --------------------------------------------------------------
+    def seen(self, user: int) -> np.ndarray:
+        """Item indices the user rated in training (sorted)."""
+        return self.seen_items_[self.seen_indptr_[user] : self.seen_indptr_[user + 1]]
+
+    def score_items(self, user: int) -> np.ndarray:
+        """Scores of every item for one known user (higher is better); float32."""
+        items = np.arange(len(self.items_), dtype=np.int32)
+        users = np.full(len(items), user, np.int32)
+        times = np.full(len(items), self.last_timestamp_, np.int64)
+        return self._predict(users, items, times).astype(np.float32)
+
+    def recommend_indices(
+        self,
+        user: int,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+        offset: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` item indices (after ``offset``) for a user index, with their scores.
+
+        ``candidates`` is a boolean mask over items restricting the choice (filters).
+        """
+        scores = self.score_items(user)
+        allowed = np.ones(len(scores), bool) if candidates is None else candidates.copy()
+        if exclude_seen:
+            allowed[self.seen(user)] = False
+        positions = np.flatnonzero(allowed)
+        best = top_n(scores[positions], n, offset)
+        return positions[best], scores[positions[best]]
+
+    def recommend(
+        self, user_id, n: int = 10, *, exclude_seen: bool = True, items=None, offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` raw movie ids for a raw user id, with scores, best first.
+
+        ``items`` restricts the choice to those raw ids; ``exclude_seen`` leaves out what the
+        user rated in training. An unknown user raises `UnknownUserError`.
+        """
+        self.check_fitted()
+        user = self.users_.find(user_id)
+        if user is None:
+            raise UnknownUserError(user_id)
+        candidates = None
+        if items is not None:
+            candidates = np.zeros(len(self.items_), bool)
+            index = self.items_.index(np.asarray(items))
+            candidates[index[index >= 0]] = True
+        best, scores = self.recommend_indices(
+            user, n, exclude_seen=exclude_seen, candidates=candidates, offset=offset
+        )
+        return self.items_.to_ids(best), scores
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model to a folder: model.json, arrays.npz, and sub-models."""
+        from recsys.models.persistence import save_model
+
+        return save_model(self, Path(path))

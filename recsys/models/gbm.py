@@ -1,0 +1,186 @@
+"""Gradient-boosted regressors on closest-rater features: the Netflix seed's model
+(``gbm-seed``) and the blend that stacks every other model's predictions (``gbm``).
+
+The blend learns from predictions the base models made for ratings they did not see: the
+training ratings are split into folds, each fold's features and base predictions come from
+models fitted on the other folds, and the base models are then refitted on all the training
+ratings for prediction. Its statistics are out-of-fold too, not leave-one-out: a leave-one-out
+mean, (S − r) / (n − 1), moves against the target's own rating, and trees learn to read the
+rating back from it (on ml-latest-small that took the blend from RMSE 0.80 to 0.86).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.features.builder import (
+    BLEND_FEATURES,
+    SEED_FEATURES,
+    blend_features,
+    item_years,
+    seed_features,
+)
+from recsys.features.era import movie_eras
+from recsys.models.base import Recommender
+from recsys.models.bias import Biases
+
+
+class _Boosted(Recommender):
+    """Shared by both: the history and movie eras the features are read from."""
+
+    handles_unknown = True
+
+    def _regressor(self, **overrides) -> HistGradientBoostingRegressor:
+        params = {
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "min_samples_leaf": self.min_samples_leaf,
+            "l2_regularization": self.l2_regularization,
+            "random_state": self.random_state,
+        }
+        return HistGradientBoostingRegressor(**(params | overrides))
+
+    def _validate(self) -> None:
+        self._require(self.max_iter >= 1, "max_iter must be >= 1")
+        self._require(self.learning_rate > 0, "learning_rate must be > 0")
+        self._require(
+            self.max_candidates is None or self.max_candidates >= 1,
+            "max_candidates must be None (exact) or >= 1",
+        )
+
+    def _remember(self, history: Interactions, data: Dataset) -> None:
+        self.history_ = history
+        self.item_year_ = item_years(history.items, data.movies)
+        self.item_era_ = movie_eras(self.item_year_)
+
+
+class GBMSeed(_Boosted):
+    """The Netflix seed's model: HistGradientBoostingRegressor on closest_1..4 and era_mean."""
+
+    name = "gbm-seed"
+
+    def __init__(
+        self,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        era_default: float = 2.0,
+        max_candidates: int | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.era_default = era_default
+        self.max_candidates = max_candidates
+        self.random_state = random_state
+
+    def _features(self, user, item) -> np.ndarray:
+        return seed_features(
+            self.history_, self.item_era_, user, item,
+            era_default=self.era_default, max_candidates=self.max_candidates,
+        )  # fmt: skip
+
+    def _fit(self, history: Interactions, data: Dataset) -> None:
+        self._remember(history, data)
+        # SPEC §3: a training target's features come from the history without that target;
+        # both definitions leave the target's own rating out, so the full history serves.
+        features = self._features(history.user, history.item)
+        self.regressor_ = self._regressor(early_stopping=True).fit(features, history.rating)
+        self.feature_names_ = SEED_FEATURES
+
+    def _predict(self, user, item, timestamps) -> np.ndarray:
+        return self.regressor_.predict(self._features(user, item))
+
+
+class GBMBlend(_Boosted):
+    """HistGradientBoostingRegressor on every feature and the base models' predictions."""
+
+    name = "gbm"
+
+    def __init__(
+        self,
+        base_models: tuple[str, ...] = ("baseline", "mf", "item-knn", "closest-raters"),
+        folds: int = 5,
+        max_iter: int = 1000,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        era_default: float = 2.0,
+        max_candidates: int | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.base_models = base_models
+        self.folds = folds
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.era_default = era_default
+        self.max_candidates = max_candidates
+        self.random_state = random_state
+
+    def _validate(self) -> None:
+        from recsys.models.registry import MODELS
+
+        super()._validate()
+        self._require(self.folds >= 2, "folds must be >= 2")
+        unknown = [m for m in self.base_models if m not in MODELS or m.startswith("gbm")]
+        self._require(not unknown, f"base_models: cannot blend {unknown}")
+
+    def _fit_bases(self, data: Dataset, history: Interactions) -> dict[str, Recommender]:
+        from recsys.models.registry import make_model
+
+        return {name: make_model(name).fit(data, history=history) for name in self.base_models}
+
+    def _features(self, history, bases, user, item, timestamps, base_scores=None) -> np.ndarray:
+        biases = Biases.fit(history, user_damping=5.0, item_damping=5.0, iterations=10)
+        features = blend_features(
+            history, biases, self.item_year_, self.item_era_, user, item, timestamps,
+            era_default=self.era_default, max_candidates=self.max_candidates,
+        )  # fmt: skip
+        if base_scores is None:
+            base_scores = [m.predict_indices(user, item, timestamps).rating for m in bases.values()]
+        return np.column_stack([features, *base_scores]).astype(np.float32)
+
+    def _fit(self, history: Interactions, data: Dataset) -> None:
+        self._remember(history, data)
+        fold = np.random.default_rng(self.random_state).integers(0, self.folds, len(history))
+        features = np.empty((len(history), len(BLEND_FEATURES) + len(self.base_models)), np.float32)
+        for f in range(self.folds):
+            rows = fold == f
+            rest = history.subset(~rows)
+            features[rows] = self._features(
+                rest, self._fit_bases(data, rest),
+                history.user[rows], history.item[rows], history.timestamp[rows],
+            )  # fmt: skip
+        self.base_models_ = self._fit_bases(data, history)
+        self.regressor_ = self._regressor(early_stopping=True, n_iter_no_change=30).fit(
+            features, history.rating
+        )
+        self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
+
+    def _predict(self, user, item, timestamps) -> np.ndarray:
+        features = self._features(self.history_, self.base_models_, user, item, timestamps)
+        return self.regressor_.predict(features)
+
+    def score_items(self, user: int) -> np.ndarray:
+        """Every item for one user: the base models score all items their own fast way."""
+        items = np.arange(len(self.items_), dtype=np.int32)
+        users = np.full(len(items), user, np.int32)
+        times = np.full(len(items), self.last_timestamp_, np.int64)
+        base_scores = [m.scale_.clip(m.score_items(user)) for m in self.base_models_.values()]
+        features = self._features(
+            self.history_, self.base_models_, users, items, times, base_scores=base_scores
+        )
+        return self.regressor_.predict(features).astype(np.float32)

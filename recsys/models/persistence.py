@@ -1,0 +1,142 @@
+"""Saving and loading models: safe formats for arrays, joblib only for scikit-learn objects.
+
+A saved model is a folder: ``model.json`` (name, hyperparameters, scalar state, versions),
+``arrays.npz`` (every learned array, read with ``allow_pickle=False``), a sub-folder per
+sub-model, and ``*.joblib`` for scikit-learn estimators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.base import BaseEstimator
+
+import recsys
+from recsys.data.interactions import CSR, Interactions
+from recsys.data.schema import RatingScale
+from recsys.data.vocabulary import Vocabulary
+from recsys.errors import ArtifactError
+from recsys.models.base import Recommender
+from recsys.models.bias import Biases
+
+FORMAT = "recsys-model"
+FORMAT_VERSION = 1
+DATACLASSES = {cls.__name__: cls for cls in (Biases, CSR, Interactions)}
+
+
+def save_model(model: Recommender, path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    state = {
+        key: _dump(value, key, arrays, path)
+        for key, value in vars(model).items()
+        if key.endswith("_") and not key.startswith("_")
+    }
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recsys_version": recsys.__version__,
+        "name": model.name,
+        "params": model.get_params(),
+        "state": state,
+    }
+    with open(path / "arrays.npz", "wb") as out:
+        np.savez(out, **arrays)
+    (path / "model.json").write_text(json.dumps(meta, indent=1, default=_json_default))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in model.json")
+
+
+def _dump(value, key: str, arrays: dict, path: Path) -> dict:
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            value = value.astype(np.str_)
+        arrays[key] = value
+        return {"array": key}
+    if isinstance(value, Vocabulary):
+        arrays[key] = value.ids.astype(np.str_) if value.ids.dtype == object else value.ids
+        return {"vocabulary": key}
+    if isinstance(value, RatingScale):
+        return {"scale": value.to_dict()}
+    if isinstance(value, Recommender):
+        save_model(value, path / key)
+        return {"model": key}
+    if isinstance(value, BaseEstimator):
+        joblib.dump(value, path / f"{key}.joblib")
+        return {"joblib": f"{key}.joblib"}
+    if dataclasses.is_dataclass(value) and type(value).__name__ in DATACLASSES:
+        fields = {
+            f.name: _dump(getattr(value, f.name), f"{key}.{f.name}", arrays, path)
+            for f in dataclasses.fields(value)
+        }
+        return {"dataclass": type(value).__name__, "fields": fields}
+    if isinstance(value, dict) and value and all(isinstance(v, Recommender) for v in value.values()):
+        return {"models": {name: _dump(v, f"{key}.{name}", arrays, path) for name, v in value.items()}}
+    if isinstance(value, list | tuple | dict | str | int | float | bool | type(None) | np.generic):
+        return {"value": value}
+    raise TypeError(f"cannot save attribute {key} of type {type(value).__name__}")
+
+
+def load_model(path: str | Path) -> Recommender:
+    """Load a saved model; a missing, corrupt or incompatible folder raises ArtifactError."""
+    from recsys.models.registry import MODELS
+
+    path = Path(path)
+    meta_file = path / "model.json"
+    if not meta_file.is_file():
+        raise ArtifactError(f"{path}: not a saved model (no model.json)")
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{meta_file}: unreadable ({error})") from error
+    if meta.get("format") != FORMAT:
+        raise ArtifactError(f"{meta_file}: not a recsys model file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: saved in model format {meta.get('format_version')} by recsys "
+            f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads format "
+            f"{FORMAT_VERSION} — retrain with `recsys train`"
+        )
+    cls = MODELS.get(meta.get("name"))
+    if cls is None:
+        raise ArtifactError(f"{path}: unknown model {meta.get('name')!r}")
+    try:
+        model = cls(**meta["params"])
+        with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
+            for key, spec in meta["state"].items():
+                setattr(model, key, _restore(spec, arrays, path))
+    except ArtifactError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ArtifactError(f"{path}: corrupt or incomplete model ({error!r})") from error
+    return model
+
+
+def _restore(spec: dict, arrays, path: Path):
+    if "array" in spec:
+        return arrays[spec["array"]]
+    if "vocabulary" in spec:
+        ids = arrays[spec["vocabulary"]]
+        return Vocabulary(ids.astype(object) if ids.dtype.kind == "U" else ids)
+    if "scale" in spec:
+        return RatingScale(**spec["scale"])
+    if "model" in spec:
+        return load_model(path / spec["model"])
+    if "joblib" in spec:
+        return joblib.load(path / spec["joblib"])
+    if "dataclass" in spec:
+        cls = DATACLASSES[spec["dataclass"]]
+        return cls(**{k: _restore(v, arrays, path) for k, v in spec["fields"].items()})
+    if "models" in spec:
+        return {name: _restore(v, arrays, path) for name, v in spec["models"].items()}
+    return spec["value"]

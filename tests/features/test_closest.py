@@ -1,0 +1,261 @@
+"""closest_raters and nearest_users against a plain reference written from SPEC §3's words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recsys.data.interactions import Interactions
+from recsys.data.vocabulary import Vocabulary
+from recsys.features.closest import closest_raters, nearest_users
+
+# Few distinct values, so that equal distances (ties) are common.
+VALUES = (1.0, 2.0, 2.5, 4.0)
+
+
+def history_of(table: dict[tuple[int, int], float], n_users: int, n_items: int) -> Interactions:
+    """An Interactions over users 0..n_users-1 and items 0..n_items-1 (some may rate nothing)."""
+    pairs = sorted(table)
+    frame = pd.DataFrame(
+        {
+            "user_id": np.array([u for u, _ in pairs], np.int64),
+            "item_id": np.array([i for _, i in pairs], np.int64),
+            "rating": np.array([table[p] for p in pairs], np.float32),
+            "timestamp": np.arange(len(pairs), dtype=np.int64),
+        }
+    )
+    return Interactions.from_ratings(
+        frame, Vocabulary(np.arange(n_users)), Vocabulary(np.arange(n_items))
+    )
+
+
+def rows_of(table: dict[tuple[int, int], float]) -> dict[int, dict[int, float]]:
+    rows: dict[int, dict[int, float]] = {}
+    for (u, i), r in table.items():
+        rows.setdefault(u, {})[i] = float(np.float32(r))
+    return rows
+
+
+def spec_distance(rows, u: int, v: int, excluded: int | None) -> tuple[float, int]:
+    """d(u, v) and c over the movies both rated, other than ``excluded``: SPEC §3 verbatim."""
+    mine, theirs = rows.get(u, {}), rows.get(v, {})
+    common = (set(mine) & set(theirs)) - {excluded}
+    c = len(common)
+    s = sum(abs(mine[i] - theirs[i]) for i in common)
+    d = 3 * s / c if c >= 3 else s + 3.5 * (3 - c)
+    return d, c
+
+
+def reference_closest(table, u: int, m: int, n: int, candidates=None):
+    """[(rating of m, distance, rater)] of the n nearest raters, nearest first."""
+    if u < 0 or m < 0:
+        return []
+    rows = rows_of(table)
+    raters = [v for v in sorted(rows) if m in rows[v] and v != u]  # R(m)
+    if candidates is not None:
+        raters = [v for v in raters if v in candidates]
+    ranked = []
+    for v in raters:
+        d, c = spec_distance(rows, u, v, excluded=m)
+        ranked.append((d, -c, v, rows[v][m]))
+    ranked.sort()
+    return [(r, d, v) for d, _, v, r in ranked[:n]]
+
+
+def as_arrays(expected: list[list[tuple[float, float, int]]], n: int):
+    ratings = np.full((len(expected), n), np.nan, np.float32)
+    distances = np.full((len(expected), n), np.nan, np.float32)
+    raters = np.full((len(expected), n), -1, np.int32)
+    for t, row in enumerate(expected):
+        for k, (r, d, v) in enumerate(row):
+            ratings[t, k], distances[t, k], raters[t, k] = r, d, v
+    return ratings, distances, raters
+
+
+def assert_matches(result, expected, n: int) -> None:
+    ratings, distances, raters = as_arrays(expected, n)
+    np.testing.assert_array_equal(result.raters, raters)
+    np.testing.assert_array_equal(result.ratings, ratings)
+    np.testing.assert_array_equal(result.distances, distances)
+
+
+@st.composite
+def histories(draw, max_users: int = 7, max_items: int = 7):
+    n_users = draw(st.integers(1, max_users))
+    n_items = draw(st.integers(1, max_items))
+    cells = draw(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from(VALUES)),
+            min_size=n_users * n_items,
+            max_size=n_users * n_items,
+        )
+    )
+    table = {
+        (k // n_items, k % n_items): r for k, r in enumerate(cells) if r is not None
+    }  # fmt: skip
+    return table, n_users, n_items
+
+
+@st.composite
+def histories_and_targets(draw):
+    table, n_users, n_items = draw(histories())
+    outside = draw(
+        st.lists(st.tuples(st.integers(-1, n_users - 1), st.integers(-1, n_items - 1)), max_size=10)
+    )
+    targets = sorted(table) + outside  # in-history targets and others, unknown ids included
+    return table, n_users, n_items, targets
+
+
+def run(table, n_users, n_items, targets, **kwargs):
+    history = history_of(table, n_users, n_items)
+    user = np.array([u for u, _ in targets], np.int32)
+    item = np.array([m for _, m in targets], np.int32)
+    return closest_raters(history, user, item, **kwargs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories_and_targets(), st.integers(1, 5))
+def test_matches_the_spec_on_random_histories(case, n):
+    table, n_users, n_items, targets = case
+    result = run(table, n_users, n_items, targets, n=n)
+    assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
+
+
+def test_matches_the_spec_on_a_bigger_history():
+    """Enough users for every parallel chunk to hold several, rows long enough for c >= 3."""
+    rng = np.random.default_rng(7)
+    n_users, n_items = 80, 25
+    rated = rng.random((n_users, n_items)) < 0.35
+    values = rng.choice(np.arange(1, 11) / 2, size=(n_users, n_items))
+    table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
+    targets = sorted(table)[::3] + [(int(u), int(m)) for u, m in rng.integers(0, 25, (200, 2))]
+    result = run(table, n_users, n_items, targets)
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
+def test_hand_computed_example():
+    """Target (0, 0). Over items 1..4 (item 0 is the target, never compared):
+    user 1: C = {1, 2}, s = 0.5 + 0.5 = 1        → c = 2: d = 1 + 3.5 · 1 = 4.5
+    user 2: C = {1, 2, 3, 4}, s = 1 + 1 = 2       → d = 3 · 2 / 4 = 1.5
+    user 3: C = {1, 2, 3}, s = 3 · 0.5 = 1.5      → d = 3 · 1.5 / 3 = 1.5 (fewer common: after 2, 4)
+    user 4: C = {1, 2, 3, 4}, s = 2               → d = 1.5, c = 4: tie with user 2, larger index
+    user 5: C = {}                                → d = 0 + 3.5 · 3 = 10.5 (fifth: cut at n = 4)
+    """
+    table = {
+        (0, 0): 5.0, (0, 1): 3.0, (0, 2): 3.0, (0, 3): 3.0, (0, 4): 3.0,
+        (1, 0): 4.0, (1, 1): 3.5, (1, 2): 2.5,
+        (2, 0): 2.0, (2, 1): 4.0, (2, 2): 4.0, (2, 3): 3.0, (2, 4): 3.0,
+        (3, 0): 1.0, (3, 1): 3.5, (3, 2): 3.5, (3, 3): 3.5,
+        (4, 0): 3.0, (4, 1): 5.0, (4, 2): 3.0, (4, 3): 3.0, (4, 4): 3.0,
+        (5, 0): 0.5,
+    }  # fmt: skip
+    result = run(table, 6, 5, [(0, 0)])
+    np.testing.assert_array_equal(result.raters, [[2, 4, 3, 1]])
+    np.testing.assert_array_equal(result.ratings, np.float32([[2.0, 3.0, 1.0, 4.0]]))
+    np.testing.assert_array_equal(result.distances, np.float32([[1.5, 1.5, 1.5, 4.5]]))
+
+    # u's own rating of m is never used: the same with (0, 0) out of the history.
+    without = {k: r for k, r in table.items() if k != (0, 0)}
+    again = run(without, 6, 5, [(0, 0)])
+    np.testing.assert_array_equal(again.raters, result.raters)
+    np.testing.assert_array_equal(again.distances, result.distances)
+
+    wide = run(table, 6, 5, [(0, 0)], n=6)  # all five raters of m, then padding
+    np.testing.assert_array_equal(wide.raters, [[2, 4, 3, 1, 5, -1]])
+    np.testing.assert_array_equal(wide.distances, [[1.5, 1.5, 1.5, 4.5, 10.5, np.nan]])
+    np.testing.assert_array_equal(wide.ratings, [[2.0, 3.0, 1.0, 4.0, 0.5, np.nan]])
+
+    users, distances, common = nearest_users(history_of(table, 6, 5), 0)
+    # Over every common movie, item 0 included: user 1 c=3 s=2 → 2; user 4 c=5 s=4 → 2.4;
+    # user 2 c=5 s=5 → 3; user 3 c=4 s=5.5 → 4.125; user 5 c=1 s=4.5 → 4.5 + 7 = 11.5.
+    np.testing.assert_array_equal(users, [1, 4, 2, 3, 5])
+    np.testing.assert_array_equal(distances, np.float32([2.0, 2.4, 3.0, 4.125, 11.5]))
+    np.testing.assert_array_equal(common, [3, 5, 5, 4, 1])
+
+
+def test_unknown_ids_and_empty_inputs_get_no_raters():
+    table = {(0, 0): 3.0, (1, 0): 4.0, (1, 1): 2.0}
+    result = run(table, 3, 2, [(-1, 0), (0, -1), (-1, -1), (2, 0)])
+    np.testing.assert_array_equal(result.raters, [[-1] * 4, [-1] * 4, [-1] * 4, [0, 1, -1, -1]])
+    assert np.isnan(result.ratings[:3]).all() and np.isnan(result.distances[:3]).all()
+    # User 2 is known but rated nothing: c = 0 with everyone, d = 10.5, ties by index.
+    np.testing.assert_array_equal(result.distances[3, :2], [10.5, 10.5])
+    empty = run(table, 3, 2, [])
+    assert empty.raters.shape == empty.ratings.shape == empty.distances.shape == (0, 4)
+    assert empty.ratings.dtype == np.float32 and empty.raters.dtype == np.int32
+
+
+def test_rejects_bad_arguments():
+    history = history_of({(0, 0): 3.0}, 2, 2)
+    one = np.zeros(1, np.int32)
+    with pytest.raises(ValueError, match="n must be"):
+        closest_raters(history, one, one, n=0)
+    with pytest.raises(ValueError, match="max_candidates"):
+        closest_raters(history, one, one, max_candidates=0)
+    with pytest.raises(ValueError, match="item indices"):
+        closest_raters(history, one, one + 2)
+    with pytest.raises(ValueError, match="users but"):
+        closest_raters(history, one, np.zeros(2, np.int32))
+    with pytest.raises(ValueError, match="outside"):
+        nearest_users(history, 2)
+
+
+def capped_candidates(table, u: int, m: int, cap: int) -> set[int]:
+    """The cap raters of m other than u with the most ratings (ties: smaller index)."""
+    rows = rows_of(table)
+    raters = [v for v in sorted(rows) if m in rows[v] and v != u]
+    return set(sorted(raters, key=lambda v: (-len(rows[v]), v))[:cap])
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories_and_targets(), st.integers(1, 4), st.integers(1, 4))
+def test_capped_candidates_are_the_most_active_raters(case, n, cap):
+    table, n_users, n_items, targets = case
+    result = run(table, n_users, n_items, targets, n=n, max_candidates=cap)
+    expected = [
+        reference_closest(table, u, m, n, capped_candidates(table, u, m, cap)) for u, m in targets
+    ]
+    assert_matches(result, expected, n)
+    exact = run(table, n_users, n_items, targets, n=n)
+    for t, (u, m) in enumerate(targets):  # a subset of R(m), with the exact distances
+        chosen = set(result.raters[t][result.raters[t] >= 0].tolist())
+        assert chosen <= capped_candidates(table, u, m, cap)
+        if exact.raters[t, 0] >= 0:
+            assert result.distances[t, 0] >= exact.distances[t, 0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories_and_targets(), st.integers(1, 5))
+def test_a_cap_above_every_movies_raters_is_exact(case, n):
+    table, n_users, n_items, targets = case
+    exact = run(table, n_users, n_items, targets, n=n)
+    capped = run(table, n_users, n_items, targets, n=n, max_candidates=n_users)
+    for name in ("raters", "ratings", "distances"):
+        np.testing.assert_array_equal(getattr(capped, name), getattr(exact, name))
+
+
+def reference_nearest(table, u: int, n: int):
+    rows = rows_of(table)
+    ranked = []
+    for v in sorted(rows):
+        if v != u and set(rows[v]) & set(rows.get(u, {})):
+            d, c = spec_distance(rows, u, v, excluded=None)
+            ranked.append((d, -c, v))
+    ranked.sort()
+    return ranked[:n]
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories(), st.data(), st.integers(1, 8))
+def test_nearest_users_matches_the_spec(case, data, n):
+    table, n_users, n_items = case
+    u = data.draw(st.integers(-1, n_users - 1))
+    users, distances, common = nearest_users(history_of(table, n_users, n_items), u, n)
+    expected = reference_nearest(table, u, n) if u >= 0 else []
+    np.testing.assert_array_equal(users, np.int32([v for _, _, v in expected]))
+    np.testing.assert_array_equal(distances, np.float32([d for d, _, _ in expected]))
+    np.testing.assert_array_equal(common, np.int32([-c for _, c, _ in expected]))
+    assert users.dtype == np.int32 and distances.dtype == np.float32 and common.dtype == np.int32
