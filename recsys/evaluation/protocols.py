@@ -3,6 +3,7 @@ ratings (accuracy overall, for warm and cold pairs, ranking at k), and time both
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -89,7 +90,7 @@ def error_by_activity(split: Split, predicted: np.ndarray) -> dict:
     bins = np.digitize(activity, ACTIVITY_BINS[1:-1], right=True)
     labels = [
         f"{lo:.0f}-{hi:.0f}" if np.isfinite(hi) else f">{lo:.0f}"
-        for lo, hi in zip(ACTIVITY_BINS[:-1], ACTIVITY_BINS[1:], strict=True)
+        for lo, hi in itertools.pairwise(ACTIVITY_BINS)
     ]
     return {
         "bins": labels,

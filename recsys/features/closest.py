@@ -158,18 +158,18 @@ def _candidates(history: Interactions, items: np.ndarray, cap: int):
     users = np.empty(ptr[-1], np.int32)
     ratings = np.empty(ptr[-1], np.float32)
     activity = history.by_user.counts.astype(np.int64)
-    _fill_candidates(csr_i.indptr, csr_i.indices, csr_i.ratings, activity, ptr, users, ratings)
+    _fill_candidates(csr_i.indptr, csr_i.indices, csr_i.ratings, activity, cap, ptr, users, ratings)
     return ptr, users, ratings
 
 
 @numba.njit(cache=True, parallel=True)
-def _fill_candidates(indptr, indices, ratings, activity, ptr, users, out_ratings):
+def _fill_candidates(indptr, indices, ratings, activity, cap, ptr, users, out_ratings):
     for m in numba.prange(len(ptr) - 1):
         size = ptr[m + 1] - ptr[m]
         if size == 0:
             continue
         row = indices[indptr[m] : indptr[m + 1]]
-        if size == len(row):  # all raters are examined: order does not matter
+        if len(row) <= cap:  # every rater is examined: order does not matter
             order = np.arange(size)
         else:  # stable on a row sorted by index: ties keep the smaller index first
             order = np.argsort(-activity[row], kind="mergesort")[:size]

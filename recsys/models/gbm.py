@@ -29,9 +29,9 @@ from recsys.models.bias import Biases
 
 
 class _Boosted(Recommender):
-    """Shared by both: the history and movie eras the features are read from."""
-
-    handles_unknown = True
+    """Shared by both: the history and movie eras the features are read from. Unknown users
+    and movies fall back to the damped biases, as in every model: with no closest raters and
+    no history their features say nothing the biases do not say better."""
 
     def _regressor(self, **overrides) -> HistGradientBoostingRegressor:
         params = {
@@ -119,7 +119,7 @@ class GBMBlend(_Boosted):
         max_candidates: int | None = None,
         random_state: int = 0,
     ) -> None:
-        self.base_models = base_models
+        self.base_models = tuple(base_models)
         self.folds = folds
         self.max_iter = max_iter
         self.learning_rate = learning_rate

@@ -87,10 +87,10 @@ class MatrixFactorization(Recommender):
 
 @numba.njit(cache=True, fastmath=True)
 def _sgd(user, item, rating, mean, P, Q, b_u, b_i, lr, reg, reg_bias, epochs, seed):
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (numba has no Generator)
     k = P.shape[1]
     for _ in range(epochs):
-        for t in np.random.permutation(len(rating)):
+        for t in np.random.permutation(len(rating)):  # noqa: NPY002
             u = user[t]
             i = item[t]
             error = rating[t] - (mean + b_u[u] + b_i[i] + np.dot(P[u], Q[i]))

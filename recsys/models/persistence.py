@@ -80,8 +80,9 @@ def _dump(value, key: str, arrays: dict, path: Path) -> dict:
             for f in dataclasses.fields(value)
         }
         return {"dataclass": type(value).__name__, "fields": fields}
-    if isinstance(value, dict) and value and all(isinstance(v, Recommender) for v in value.values()):
-        return {"models": {name: _dump(v, f"{key}.{name}", arrays, path) for name, v in value.items()}}
+    submodels = isinstance(value, dict) and value
+    if submodels and all(isinstance(v, Recommender) for v in value.values()):
+        return {"models": {n: _dump(v, f"{key}.{n}", arrays, path) for n, v in value.items()}}
     if isinstance(value, list | tuple | dict | str | int | float | bool | type(None) | np.generic):
         return {"value": value}
     raise TypeError(f"cannot save attribute {key} of type {type(value).__name__}")

@@ -12,7 +12,9 @@ from recsys.models.mf import MatrixFactorization
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (GlobalMean, Baseline, MatrixFactorization, ItemKNN, ClosestRaters, GBMSeed, GBMBlend)
+    for cls in (
+        GlobalMean, Baseline, MatrixFactorization, ItemKNN, ClosestRaters, GBMSeed, GBMBlend
+    )
 }
 
 

@@ -1,0 +1,131 @@
+"""One contract, every model (SPEC §4): fit returns self, predictions are clipped and flag the
+fallback, recommendations exclude what was seen and come best first, and a saved model loads
+back to the same predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recsys.data.schema import ITEM, RATING, USER
+from recsys.errors import ArtifactError, ConfigError, NotFittedError, UnknownUserError
+from recsys.evaluation.metrics import rmse
+from recsys.models.persistence import load_model
+from recsys.models.registry import MODELS, make_model
+from tests.models.conftest import FAST, unseen_ids
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def fitted(request, train):
+    model = make_model(request.param, **FAST.get(request.param, {}))
+    assert model.fit(train) is model
+    return model
+
+
+def test_predictions_are_on_the_scale_and_aligned(fitted, split):
+    test = split.test
+    result = fitted.predict(test[USER].to_numpy(), test[ITEM].to_numpy())
+    assert result.rating.shape == (len(test),)
+    assert result.rating.dtype == np.float32
+    assert np.isfinite(result.rating).all()
+    assert result.rating.min() >= 1.0 and result.rating.max() <= 5.0
+    assert result.fallback.dtype == bool and result.fallback.shape == (len(test),)
+
+
+def test_unknown_ids_fall_back_to_the_biases_and_say_so(fitted, train):
+    users = train.ratings[USER].to_numpy()
+    items = train.ratings[ITEM].to_numpy()
+    new_users, new_items = unseen_ids(users), unseen_ids(items)
+    pairs_user = np.r_[new_users[:2], users[:2]]
+    pairs_item = np.r_[items[:2], new_items[:2]]
+    result = fitted.predict(pairs_user, pairs_item)
+    assert result.fallback.all()
+    expected = fitted.fallback_.predict(
+        fitted.users_.index(pairs_user), fitted.items_.index(pairs_item)
+    )
+    np.testing.assert_allclose(result.rating, train.scale.clip(expected), rtol=1e-5)
+    known = fitted.predict(users[:5], items[:5])
+    assert not known.fallback.any()
+
+
+def test_beats_the_global_mean_unless_it_is_the_global_mean(fitted, split):
+    test = split.test
+    warm = ~split.cold_mask()
+    predicted = fitted.predict(test[USER].to_numpy()[warm], test[ITEM].to_numpy()[warm]).rating
+    error = rmse(predicted, test[RATING].to_numpy()[warm])
+    mean_error = rmse(
+        np.full(warm.sum(), fitted.fallback_.global_mean), test[RATING].to_numpy()[warm]
+    )
+    if fitted.name == "global-mean":
+        assert error == pytest.approx(mean_error, rel=1e-4)
+    else:
+        assert error < mean_error - 0.01, (fitted.name, error, mean_error)
+
+
+def test_recommendations_are_unseen_distinct_and_best_first(fitted, train):
+    user = train.ratings[USER].iloc[0]
+    seen = set(train.ratings.loc[train.ratings[USER] == user, ITEM])
+    ids, scores = fitted.recommend(user, n=10)
+    assert len(ids) == 10 and len(set(ids.tolist())) == 10
+    assert not seen & set(ids.tolist())
+    assert np.all(np.diff(scores) <= 1e-6)
+    with_seen, _ = fitted.recommend(user, n=len(fitted.items_), exclude_seen=False)
+    assert len(with_seen) == len(fitted.items_)
+
+
+def test_recommendation_pages_and_candidate_filters(fitted, train):
+    user = train.ratings[USER].iloc[0]
+    first, _ = fitted.recommend(user, n=20)
+    page, _ = fitted.recommend(user, n=10, offset=10)
+    np.testing.assert_array_equal(page, first[10:])
+    allowed = fitted.items_.ids[::7]
+    chosen, _ = fitted.recommend(user, n=5, items=allowed)
+    assert set(chosen.tolist()) <= set(allowed.tolist())
+
+
+def test_unknown_user_cannot_be_recommended_for(fitted, train):
+    with pytest.raises(UnknownUserError) as error:
+        fitted.recommend(int(unseen_ids(train.ratings[USER].to_numpy())[0]))
+    assert isinstance(error.value, KeyError)
+
+
+def test_save_and_load_give_the_same_model(fitted, split, tmp_path):
+    test = split.test
+    folder = fitted.save(tmp_path / fitted.name)
+    loaded = load_model(folder)
+    assert type(loaded) is type(fitted) and loaded.get_params() == fitted.get_params()
+    users, items = test[USER].to_numpy(), test[ITEM].to_numpy()
+    np.testing.assert_array_equal(loaded.predict(users, items).rating,
+                                  fitted.predict(users, items).rating)  # fmt: skip
+    user = test[USER].iloc[0]
+    np.testing.assert_array_equal(loaded.recommend(user)[0], fitted.recommend(user)[0])
+
+
+def test_a_damaged_artifact_is_refused_with_a_reason(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    (folder / "arrays.npz").write_bytes(b"not an npz")
+    with pytest.raises(ArtifactError):
+        load_model(folder)
+
+
+def test_unfitted_and_misconfigured_models_say_what_is_wrong(fitted, train):
+    fresh = make_model(fitted.name)
+    with pytest.raises(NotFittedError):
+        fresh.predict([1], [1])
+    with pytest.raises(ConfigError, match="empty"):
+        fresh.fit(train.with_ratings(train.ratings.iloc[:0]))
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("mf", {"n_factors": 0}), ("item-knn", {"k": 0}), ("closest-raters", {"n": 0}),
+     ("gbm", {"base_models": ("gbm",)}), ("gbm-seed", {"learning_rate": 0})],
+)  # fmt: skip
+def test_bad_hyperparameters_are_refused(name, params, train):
+    with pytest.raises(ConfigError):
+        make_model(name, **params).fit(train)
+
+
+def test_unknown_model_names_list_the_known_ones():
+    with pytest.raises(ConfigError, match="item-knn"):
+        make_model("svd")
