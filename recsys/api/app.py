@@ -1,0 +1,114 @@
+"""The app factory: `create_app()` (what `server.py` and `recsys serve` run).
+
+The model is loaded once, in the lifespan, from the settings (`recsys.service.load_service`);
+a missing, corrupt or incompatible artifact stops start-up with a message that says what is
+wrong. Tests pass ``settings`` or a ready ``service``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.openapi.constants import REF_PREFIX
+from fastapi.openapi.utils import get_openapi
+
+import recsys
+from recsys.api import errors
+from recsys.api.metrics import Metrics, MetricsMiddleware
+from recsys.api.routes import movies, predictions, seed, system, users
+from recsys.config import Settings, get_settings
+from recsys.errors import RecsysError
+from recsys.service import Recommendations, load_service
+
+log = logging.getLogger("recsys.api")
+
+DESCRIPTION = """Movie recommendations and predicted ratings from a trained recsys model.
+
+The MovieLens seed's endpoints keep its response shapes (`/recommendations/{user_id}`,
+`/feature/{user_id}`); `/predictions` gives predicted ratings; `/v1` is the versioned API with
+paging (`n`, `offset`) and filters (`genre`, `year_min`, `year_max`, `exclude_seen`).
+Unknown users and movies get 404, bad parameters 422, oversized batches 413."""
+
+
+class StartupError(RuntimeError):
+    """The service cannot start: what to serve is missing, corrupt or incompatible."""
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread (see `recsys.api`), also when NumPy was loaded before the API."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the environment variables set in recsys.api then did the job
+        return
+    threadpool_limits(1, user_api="blas")
+
+
+def create_app(settings: Settings | None = None, service: Recommendations | None = None) -> FastAPI:
+    """The ASGI app. Settings default to the environment (read at start-up, not import)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = app.state.settings or get_settings()
+        limit_blas_threads()
+        _log_to_stderr()
+        if app.state.service is None:
+            try:
+                app.state.service = await anyio.to_thread.run_sync(load_service, app.state.settings)
+            except RecsysError as error:
+                log.error("cannot start the recsys service: %s", error)
+                raise StartupError(f"cannot start the recsys service: {error}") from error
+        info = app.state.service.model_info()
+        app.state.metrics.describe_model(info)
+        log.info("serving %s trained on %s (%s)", info["model"], info["data"].get("name"),
+                 info["data"].get("fingerprint"))  # fmt: skip
+        yield
+
+    limits = settings or Settings()  # only the limits: paging and batch sizes in the docs
+    app = FastAPI(
+        title="recsys",
+        version=recsys.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Prometheus metrics (/metrics) instead of FastAPI's OpenTelemetry, which costs time on
+        # every request even with no exporter configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.include_router(seed.router)
+    app.include_router(predictions.router)
+    app.include_router(users.build_router(limits.max_n))
+    app.include_router(movies.build_router(limits.max_n))
+    app.include_router(system.router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's schema plus the body of POST /predictions, which is parsed by hand (fast)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        body = predictions.REQUEST.json_schema(ref_template=REF_PREFIX + "{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body.pop("$defs", {}))
+        components["PredictionRequest"] = body
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _log_to_stderr() -> None:
+    """Show recsys's own INFO lines (what is served, training progress) beside uvicorn's."""
+    logger = logging.getLogger("recsys")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

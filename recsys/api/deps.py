@@ -1,0 +1,61 @@
+"""Dependencies as `Annotated` aliases: the service (overridable in tests), paging and filters.
+
+All are ``async def``: they only read state, and a plain ``def`` would cost a hop to the
+thread pool on every request."""
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import Depends, HTTPException, Query, Request
+
+from recsys.config import Settings, get_settings
+from recsys.service import Recommendations
+
+
+async def get_service(request: Request) -> Recommendations:
+    service = getattr(request.app.state, "service", None)
+    if service is None:  # only before start-up finished
+        raise HTTPException(503, "the model is not loaded yet")
+    return service
+
+
+async def get_settings_of_app(request: Request) -> Settings:
+    return request.app.state.settings or get_settings()
+
+
+ServiceDep = Annotated[Recommendations, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+
+MAX_OFFSET = 1_000_000
+
+
+def page_params(max_n: int):
+    """Query parameters ``n`` (1..max_n) and ``offset``, as a dependency."""
+
+    async def page(
+        n: Annotated[int, Query(ge=1, le=max_n, description=f"how many (at most {max_n})")] = 10,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="how many to skip")] = 0,
+    ) -> tuple[int, int]:
+        return n, offset
+
+    return page
+
+
+async def filters(
+    service: ServiceDep,
+    genre: Annotated[
+        list[str] | None,
+        Query(description="keep movies with any of these genres (repeat the parameter)"),
+    ] = None,
+    year_min: Annotated[
+        int | None, Query(ge=0, le=9999, description="released in or after this year")
+    ] = None,
+    year_max: Annotated[
+        int | None, Query(ge=0, le=9999, description="released in or before this year")
+    ] = None,
+) -> np.ndarray | None:
+    """The candidate mask of the genre and release-year filters (None: no filter)."""
+    return service.candidates(genre, year_min, year_max)
+
+
+FiltersDep = Annotated[np.ndarray | None, Depends(filters)]

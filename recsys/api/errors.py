@@ -1,0 +1,66 @@
+"""Domain errors -> HTTP statuses, as JSON. The only place statuses are chosen for them.
+
+* unknown user, movie or genre (`UnknownIdError`) -> 404 ``{"detail": "unknown user '42'"}``
+* an argument recsys cannot use (`ConfigError`, other `RecsysError`) -> 422, in FastAPI's
+  validation-error shape ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``
+* a batch over the limit (`BatchTooLarge`) -> 413 ``{"detail": ...}``
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.constants import REF_PREFIX
+from starlette.responses import Response
+
+from recsys.api.schemas import Error
+from recsys.errors import RecsysError, UnknownIdError
+
+log = logging.getLogger(__name__)
+
+
+class BatchTooLarge(Exception):
+    """A request asks for more work than the service allows in one call."""
+
+
+def _json(status: int, content) -> Response:
+    return Response(orjson.dumps(content), status, media_type="application/json")
+
+
+async def unknown_id(request: Request, error: UnknownIdError) -> Response:
+    return _json(404, {"detail": str(error)})
+
+
+async def unusable_argument(request: Request, error: RecsysError) -> Response:
+    return _json(422, {"detail": [{"loc": ["query"], "msg": str(error), "type": "value_error"}]})
+
+
+async def too_large(request: Request, error: BatchTooLarge) -> Response:
+    return _json(413, {"detail": str(error)})
+
+
+async def validation_error(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's 422 shape, without echoing the (possibly huge) input back."""
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in error.errors()
+    ]
+    return _json(422, {"detail": details})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(UnknownIdError, unknown_id)
+    app.add_exception_handler(RecsysError, unusable_argument)
+    app.add_exception_handler(BatchTooLarge, too_large)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+VALIDATION = {"$ref": REF_PREFIX + "HTTPValidationError"}
+NOT_FOUND = {404: {"model": Error, "description": "unknown user, movie or genre"}}
+UNPROCESSABLE = {
+    422: {"description": "bad parameters", "content": {"application/json": {"schema": VALIDATION}}}
+}
+TOO_LARGE = {413: {"model": Error, "description": "more pairs than RECSYS_MAX_BATCH allows"}}

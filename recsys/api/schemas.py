@@ -1,0 +1,160 @@
+"""Request and response bodies (apart from the domain objects in `recsys.service`).
+
+The seed endpoints keep the MovieLens seed's shapes exactly — fields are only added.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+RawId = int | str
+
+
+# -- the MovieLens seed's endpoints ----------------------------------------------------------
+class SeedItem(BaseModel):
+    id: str = Field(description="movie id, as a string (the seed's shape)")
+    score: float | None = Field(None, description="the model's score: the predicted rating")
+
+
+class SeedItemWithMetadata(BaseModel):
+    id: RawId = Field(description="movie id, as a number (the seed's shape)")
+    title: str | None
+    genres: list[str]
+    year: int | None = None
+    score: float | None = None
+
+
+class SeedRecommendations(BaseModel):
+    items: list[SeedItem]
+    fallback: bool = Field(False, description="true: popular movies for an unknown user")
+
+
+class SeedRecommendationsWithMetadata(BaseModel):
+    items: list[SeedItemWithMetadata]
+    fallback: bool = False
+
+
+class FeatureEntry(BaseModel):
+    histories: list[RawId] = Field(description="ids of the movies the user rated, descending")
+
+
+class Feature(BaseModel):
+    feature: list[FeatureEntry]
+
+
+# -- predicted ratings -----------------------------------------------------------------------
+# Typed dicts, not models: validating 10,000 pairs this way is several times faster.
+class Pair(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
+
+    user_id: RawId
+    movie_id: RawId
+
+
+class PredictionRequest(TypedDict):
+    """Up to RECSYS_MAX_BATCH (default 10,000) pairs; more get 413."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
+
+    pairs: list[Pair]
+
+
+class Prediction(BaseModel):
+    user_id: RawId
+    movie_id: RawId
+    rating: float = Field(description="predicted rating, clipped to the data set's scale")
+    fallback: bool = Field(
+        description="true: the user or the movie is unknown, so the damped bias baseline "
+        "(mean + known biases) gave the rating"
+    )
+
+
+class Predictions(BaseModel):
+    predictions: list[Prediction]
+    count: int
+
+
+# -- the versioned API -----------------------------------------------------------------------
+class Movie(BaseModel):
+    id: RawId
+    title: str | None
+    year: int | None
+    genres: list[str]
+    ratings: int = Field(description="number of training ratings")
+    mean_rating: float | None
+    recommendable: bool = Field(description="the model can score it (it has ratings)")
+
+
+class RankedMovie(BaseModel):
+    id: RawId
+    title: str | None
+    year: int | None
+    genres: list[str]
+    score: float = Field(
+        description="predicted rating (recommendations), cosine similarity (similar movies) "
+        "or number of ratings (popular movies and the popular fallback)"
+    )
+
+
+class MovieList(BaseModel):
+    items: list[RankedMovie]
+    n: int
+    offset: int
+    total: int = Field(description="movies that passed the filters (for paging)")
+    fallback: bool = Field(False, description="true: popular movies for an unknown user")
+
+
+class Neighbour(BaseModel):
+    user_id: RawId
+    distance: float = Field(
+        description="SPEC §3: 3·s/c with c ≥ 3 common movies, else s + 3.5·(3 − c)"
+    )
+    common_movies: int
+    rating: float | None = Field(None, description="their rating of the movie (with movie_id)")
+
+
+class ClosestRaters(BaseModel):
+    user_id: RawId
+    movie_id: RawId | None
+    raters: list[Neighbour]
+
+
+class HistoryEntry(BaseModel):
+    id: RawId
+    title: str | None
+    year: int | None
+    genres: list[str]
+    rating: float
+    timestamp: int = Field(description="seconds since 1970-01-01 UTC")
+
+
+class UserHistory(BaseModel):
+    user_id: RawId
+    total: int
+    offset: int
+    items: list[HistoryEntry]
+
+
+class ModelInfo(BaseModel):
+    model: str
+    params: dict
+    scorer: str | None
+    trained_at: str | None
+    data: dict = Field(description="training data: name, fingerprint, counts, date range")
+    scale: dict
+    metrics: dict = Field(description="hold-out evaluation metrics (empty when not evaluated)")
+    recsys_version: str | None
+    artifact: str | None
+    users: int
+    movies: int
+    genres: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    model: str | None = None
+
+
+class Error(BaseModel):
+    detail: str

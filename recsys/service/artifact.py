@@ -1,0 +1,300 @@
+"""The artifact the service loads: a trained model plus everything a request needs, precomputed.
+
+A folder holds
+
+* ``model.json`` + ``arrays.npz`` — the model itself (`recsys.models.persistence`), so
+  `load_model(folder)` works on an artifact too;
+* ``serving.npz`` — plain arrays, read with ``allow_pickle=False``: the id vocabularies, the
+  scoring vectors of a bilinear model (matrix factorisation, biases), the fallback biases, the
+  training history as CSR by user and by movie, popularity and the catalogue;
+* ``artifact.json`` — format, model name and hyperparameters, training-data fingerprint,
+  trained_at and evaluation metrics. Written last: a folder without it is incomplete.
+
+Loading reads ``serving.npz`` and ``artifact.json`` only — no pandas, scikit-learn or numba —
+unless the model cannot be written as a bilinear form, in which case the model is loaded too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import recsys
+from recsys.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
+    from recsys.models.base import Recommender
+
+log = logging.getLogger(__name__)
+
+FORMAT = "recsys-artifact"
+FORMAT_VERSION = 1
+META_FILE = "artifact.json"
+ARRAYS_FILE = "serving.npz"
+# Arrays every artifact holds, and those of a bilinear scorer.
+REQUIRED = (
+    "user_ids", "item_ids", "user_known", "item_known", "seen_indptr", "seen_items",
+    "fallback_user_bias", "fallback_item_bias", "history_indptr", "history_items",
+    "history_ratings", "history_timestamps", "raters_indptr", "raters_users", "raters_ratings",
+    "item_rating_count", "item_rating_mean", "movie_ids", "movie_titles", "movie_has_title",
+    "movie_years", "movie_genre_indptr", "movie_genre_codes", "genre_names", "item_movie",
+)  # fmt: skip
+BILINEAR = ("user_vectors", "item_vectors", "item_factors")
+
+
+def save_artifact(
+    model: Recommender, dataset: Dataset, folder: str | Path, metrics: dict | None = None
+) -> Path:
+    """Write a fitted model and the serving arrays built from ``dataset`` (the data it was
+    trained on) to ``folder``; ``metrics`` (e.g. a hold-out evaluation) go into the metadata."""
+    model.check_fitted()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / META_FILE).unlink(missing_ok=True)  # incomplete until rewritten below
+    model.save(folder)
+    arrays, scorer = _serving_arrays(model, dataset)
+    tmp = folder / f"{ARRAYS_FILE}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as out:
+        np.savez(out, **arrays)
+    tmp.replace(folder / ARRAYS_FILE)
+    described = dataset.describe()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recsys_version": recsys.__version__,
+        "model": model.name,
+        "params": model.get_params(),
+        "scorer": scorer,
+        "trained_at": getattr(model, "trained_at_", None),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scale": model.scale_.to_dict(),
+        "data": {
+            "name": str(dataset.name),
+            "fingerprint": dataset.fingerprint,
+            "ratings": described["ratings"],
+            "users": described["users"],
+            "movies_rated": described["movies_rated"],
+            "movies_in_catalogue": described["movies_in_catalogue"],
+            "first_rating": described["first_rating"],
+            "last_rating": described["last_rating"],
+        },
+        "metrics": _plain_json(metrics or {}),
+    }
+    (folder / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default) + "\n")
+    log.info("saved %s artifact to %s", model.name, folder)
+    return folder
+
+
+def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The metadata and serving arrays of an artifact; anything wrong raises ArtifactError."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder}: no such artifact folder")
+    meta_file = folder / META_FILE
+    if not meta_file.is_file():
+        raise ArtifactError(
+            f"{folder}: not a complete recsys artifact (no {META_FILE}); "
+            "write one with `recsys train --out FOLDER`"
+        )
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{meta_file}: unreadable ({error})") from error
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ArtifactError(f"{meta_file}: not a recsys artifact file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{folder}: artifact format {meta.get('format_version')} written by recsys "
+            f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads format "
+            f"{FORMAT_VERSION} — retrain with `recsys train`"
+        )
+    needed = REQUIRED + (BILINEAR if meta.get("scorer") == "bilinear" else ())
+    try:
+        with np.load(folder / ARRAYS_FILE, allow_pickle=False) as stored:
+            missing = [name for name in needed if name not in stored.files]
+            if missing:
+                raise ArtifactError(f"{folder / ARRAYS_FILE}: missing arrays {', '.join(missing)}")
+            arrays = {name: stored[name] for name in stored.files}
+    except ArtifactError:
+        raise
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        raise ArtifactError(f"{folder / ARRAYS_FILE}: corrupt or unreadable ({error})") from error
+    _check_shapes(folder, arrays, meta.get("scorer"))
+    return meta, arrays
+
+
+def _check_shapes(folder: Path, a: dict[str, np.ndarray], scorer: str | None) -> None:
+    n_users, n_items, n_movies = len(a["user_ids"]), len(a["item_ids"]), len(a["movie_ids"])
+    expected = {
+        "user_known": n_users, "item_known": n_items, "seen_indptr": n_users + 1,
+        "fallback_user_bias": n_users, "fallback_item_bias": n_items,
+        "history_indptr": n_users + 1, "raters_indptr": n_items + 1,
+        "item_rating_count": n_items, "item_rating_mean": n_items, "item_movie": n_items,
+        "movie_titles": n_movies, "movie_has_title": n_movies, "movie_years": n_movies,
+        "movie_genre_indptr": n_movies + 1,
+    }  # fmt: skip
+    if scorer == "bilinear":
+        expected |= {"user_vectors": n_users, "item_vectors": n_items, "item_factors": n_items}
+    wrong = [f"{k} has {len(a[k])} rows, expected {n}" for k, n in expected.items()
+             if len(a[k]) != n]  # fmt: skip
+    if scorer == "bilinear" and a["user_vectors"].shape[1:] != a["item_vectors"].shape[1:]:
+        wrong.append("user_vectors and item_vectors differ in width")
+    if not wrong:
+        bounds = (
+            ("seen_items", a["seen_indptr"], n_items),
+            ("history_items", a["history_indptr"], n_items),
+            ("raters_users", a["raters_indptr"], n_users),
+        )
+        for name, indptr, size in bounds:
+            values = a[name]
+            in_range = len(values) == 0 or 0 <= values.min() <= values.max() < size
+            if indptr[-1] != len(values) or not in_range:
+                wrong.append(f"{name} does not match its index")
+    if wrong:
+        raise ArtifactError(f"{folder / ARRAYS_FILE}: inconsistent arrays: {'; '.join(wrong)}")
+
+
+# -- building the serving arrays ------------------------------------------------------------
+def _serving_arrays(model: Recommender, dataset: Dataset) -> tuple[dict[str, np.ndarray], str]:
+    from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
+
+    users, items = model.users_, model.items_
+    n_users, n_items = len(users), len(items)
+    r = dataset.ratings
+    u = users.index(r[USER].to_numpy()).astype(np.int64)
+    i = items.index(r[ITEM].to_numpy()).astype(np.int64)
+    keep = (u >= 0) & (i >= 0)
+    u, i = u[keep], i[keep]
+    rating = r[RATING].to_numpy(np.float32)[keep]
+    stamp = r[TIMESTAMP].to_numpy(np.int64)[keep]
+    by_user = np.lexsort((i, u))
+    by_item = np.lexsort((u, i))
+    count = np.bincount(i, minlength=n_items)
+    total = np.bincount(i, weights=rating, minlength=n_items)
+    arrays = {
+        "user_ids": _plain_ids(users.ids),
+        "item_ids": _plain_ids(items.ids),
+        "user_known": np.diff(model.seen_indptr_) > 0,
+        "item_known": np.asarray(model.item_counts_) > 0,
+        "seen_indptr": np.asarray(model.seen_indptr_, np.int64),
+        "seen_items": np.asarray(model.seen_items_, np.int32),
+        "fallback_mean": np.asarray(model.fallback_.global_mean, np.float64),
+        "fallback_user_bias": np.asarray(model.fallback_.user_bias, np.float32),
+        "fallback_item_bias": np.asarray(model.fallback_.item_bias, np.float32),
+        "history_indptr": _indptr(u, n_users),
+        "history_items": i[by_user].astype(np.int32),
+        "history_ratings": rating[by_user],
+        "history_timestamps": stamp[by_user],
+        "raters_indptr": _indptr(i, n_items),
+        "raters_users": u[by_item].astype(np.int32),
+        "raters_ratings": rating[by_item],
+        "item_rating_count": count.astype(np.int64),
+        "item_rating_mean": np.divide(total, count, out=np.zeros(n_items), where=count > 0),
+    }
+    arrays |= _catalogue_arrays(dataset.movies, arrays["item_ids"])
+    scorer = "model"
+    if _is_bilinear(model):
+        scorer = "bilinear"
+        arrays |= _bilinear_arrays(model)
+    return arrays, scorer
+
+
+def _is_bilinear(model: Recommender) -> bool:
+    """Matrix factorisation: r̂ = μ + b_u + b_i + p_u·q_i (and nothing else)."""
+    from recsys.models.mf import MatrixFactorization
+
+    return type(model) is MatrixFactorization
+
+
+def _bilinear_arrays(model) -> dict[str, np.ndarray]:
+    """r̂ = [p_u, 1, μ + b_u] · [q_i, b_i, 1]: one dot product, so a user's scores for every
+    movie are one matrix-vector product over contiguous float32 rows."""
+    P = np.asarray(model.user_factors_, np.float32)
+    Q = np.asarray(model.item_factors_, np.float32)
+    user_base = (model.global_mean_ + model.user_bias_).astype(np.float32)
+    ones_u, ones_i = np.ones((len(P), 1), np.float32), np.ones((len(Q), 1), np.float32)
+    return {
+        "user_vectors": np.ascontiguousarray(np.hstack([P, ones_u, user_base[:, None]])),
+        "item_vectors": np.ascontiguousarray(np.hstack([Q, model.item_bias_[:, None], ones_i])),
+        "item_factors": np.ascontiguousarray(Q),
+    }
+
+
+def _catalogue_arrays(movies, item_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The movies table (catalogue plus any rated movie missing from it), sorted by id."""
+    from recsys.data.schema import ITEM
+
+    ids = _plain_ids(movies[ITEM].to_numpy())
+    titles = movies["title"].to_numpy(dtype=object)
+    years = movies["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    genres = list(movies["genres"])
+    if len(ids) and len(item_ids) and ids.dtype.kind != item_ids.dtype.kind:
+        ids = ids.astype(item_ids.dtype) if item_ids.dtype.kind == "U" else ids
+    extra = np.setdiff1d(item_ids, ids) if len(ids) else item_ids
+    if len(extra):
+        ids = np.concatenate([ids, extra])
+        titles = np.concatenate([titles, np.full(len(extra), None, dtype=object)])
+        years = np.concatenate([years, np.full(len(extra), np.nan)])
+        genres = genres + [[] for _ in range(len(extra))]
+    order = np.argsort(ids, kind="stable")
+    ids, titles, years = ids[order], titles[order], years[order]
+    genres = [list(genres[k]) if isinstance(genres[k], list | tuple | np.ndarray) else []
+              for k in order]  # fmt: skip
+    names = sorted({g for gs in genres for g in gs})
+    code = {g: c for c, g in enumerate(names)}
+    lengths = np.fromiter((len(gs) for gs in genres), np.int64, len(genres))
+    has_title = np.fromiter((isinstance(t, str) for t in titles), bool, len(titles))
+    position = np.searchsorted(ids, item_ids) if len(ids) else np.zeros(0, np.int64)
+    return {
+        "movie_ids": ids,
+        "movie_titles": np.asarray([t if isinstance(t, str) else "" for t in titles], np.str_),
+        "movie_has_title": has_title,
+        "movie_years": np.where(np.isnan(years), -1, years).astype(np.int32),
+        "movie_genre_indptr": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        "movie_genre_codes": np.fromiter((code[g] for gs in genres for g in gs), np.int32),
+        "genre_names": np.asarray(names, np.str_),
+        "item_movie": position.astype(np.int64),
+    }
+
+
+def _indptr(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    indptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr
+
+
+def _plain_ids(ids: np.ndarray) -> np.ndarray:
+    """Integer ids as int64, anything else as fixed-width unicode (no pickles)."""
+    ids = np.asarray(ids)
+    return ids.astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(np.str_)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in {META_FILE}")
+
+
+def _plain_json(value):
+    """Metrics as plain JSON values (NaN and infinities become None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,459 @@
+"""`Recommendations`: the framework-free service object behind the HTTP API.
+
+Everything a request needs is an array built once at load time: the scoring vectors as
+contiguous float32 (a user's scores for every movie are one matrix-vector product), the seen
+items and the history as CSR, popularity in order, and the catalogue as arrays and lists. A
+recommendation is that product, a mask, and a partial sort. Methods are pure reads, safe to
+call from many threads at once. Raw ids come in and go out; unknown ones raise
+`UnknownUserError` / `UnknownItemError`, unusable arguments `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
+from recsys.service.artifact import load_artifact_arrays
+from recsys.service.ids import IdIndex
+
+log = logging.getLogger(__name__)
+
+# The closest-rater distance (SPEC §3, as in recsys.features.closest): three common movies
+# carry a comparison, each missing one costs 3.5.
+FEW_COMMON = 3
+MISSING_COST = 3.5
+HISTORY_ORDERS = ("recent", "rating", "id")
+
+
+class UnknownGenreError(UnknownIdError):
+    """A genre filter names a genre no movie of the catalogue has."""
+
+    kind = "genre"
+
+    def __init__(self, genre: str, known: list[str]):
+        super().__init__(genre)
+        self.args = (f"unknown genre {genre!r}; the genres are {', '.join(known)}",)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked list of movies: item indices (into the model's items), scores, and whether it
+    is the popular-movies fallback for a user the model does not know."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    fallback: bool = False
+    total: int = 0  # how many movies passed the filters (for paging)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The users closest to a user, nearest first (raw ids), with distances and common counts;
+    ``ratings`` holds their rating of the movie when the neighbours are a movie's raters."""
+
+    user_ids: list
+    distances: np.ndarray
+    common: np.ndarray
+    ratings: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class History:
+    """A user's training ratings in the requested order (item indices)."""
+
+    items: np.ndarray
+    ratings: np.ndarray
+    timestamps: np.ndarray
+    total: int
+
+
+def top_n(scores: np.ndarray, n: int, offset: int, allowed: int) -> np.ndarray:
+    """Positions of the best ``n`` scores after ``offset``, best first, among the ``allowed``
+    finite ones (the rest are -inf); ties go to the smaller position, so pages never overlap."""
+    end = min(offset + n, allowed)
+    if end <= offset:
+        return np.zeros(0, np.int64)
+    best = np.argpartition(-scores, end - 1)[:end] if end < len(scores) else np.arange(len(scores))
+    return best[np.lexsort((best, -scores[best]))][offset:end]
+
+
+class Recommendations:
+    """Recommendations, similar movies, closest raters, popularity, predictions, the catalogue
+    and the history of one trained model, from its artifact (`load_artifact`)."""
+
+    def __init__(self, meta: dict, arrays: dict[str, np.ndarray], model=None, path=None):
+        self.meta = meta
+        self.path = None if path is None else str(path)
+        a = arrays
+        self.users = IdIndex(a["user_ids"])
+        self.items = IdIndex(a["item_ids"])
+        self.movies = IdIndex(a["movie_ids"])
+        self.scale = (float(meta["scale"]["low"]), float(meta["scale"]["high"]))
+        self._model = model  # only for models without a bilinear form
+        bilinear = meta.get("scorer") == "bilinear"
+        self._user_vectors = self._item_vectors = None
+        if bilinear:
+            self._user_vectors = np.ascontiguousarray(a["user_vectors"], np.float32)
+            self._item_vectors = np.ascontiguousarray(a["item_vectors"], np.float32)
+            factors = np.ascontiguousarray(a["item_factors"], np.float32)
+            self._similar_vectors = factors
+            self._similar_norms = np.linalg.norm(factors, axis=1).astype(np.float32)
+        else:
+            self._similar_vectors = self._similar_norms = None
+        if not bilinear and model is None:
+            raise ConfigError("an artifact without a bilinear scorer needs its model")
+        self._user_known = a["user_known"].astype(bool)
+        self._item_known = a["item_known"].astype(bool)
+        self._seen_indptr = a["seen_indptr"]
+        self._seen_items = a["seen_items"]
+        self._fallback_mean = float(a["fallback_mean"]) if "fallback_mean" in a else 0.0
+        self._fallback_user_bias = a["fallback_user_bias"].astype(np.float32)
+        self._fallback_item_bias = a["fallback_item_bias"].astype(np.float32)
+        self._history_indptr = a["history_indptr"]
+        self._history_items = a["history_items"]
+        self._history_ratings = a["history_ratings"]
+        self._history_timestamps = a["history_timestamps"]
+        self._raters_indptr = a["raters_indptr"]
+        self._raters_users = a["raters_users"].astype(np.int64)
+        self._raters_ratings = a["raters_ratings"]
+        self.rating_count = a["item_rating_count"]
+        self.rating_mean = a["item_rating_mean"]
+        # Popular: most ratings first, then the higher mean rating, then the smaller index.
+        n_items = len(self.items)
+        self._popular = np.lexsort((np.arange(n_items), -self.rating_mean, -self.rating_count))
+        self._popular = self._popular[self.rating_count[self._popular] > 0]
+        # The catalogue, and each model item's row of it.
+        titles = a["movie_titles"].tolist()
+        has_title = a["movie_has_title"].tolist()
+        self.movie_titles = [t if ok else None for t, ok in zip(titles, has_title, strict=True)]
+        years = a["movie_years"].astype(np.int64)
+        self.movie_years = [None if y < 0 else y for y in years.tolist()]
+        self.genre_names = a["genre_names"].tolist()
+        indptr, codes = a["movie_genre_indptr"], a["movie_genre_codes"]
+        names = np.asarray(self.genre_names, dtype=object)
+        self.movie_genres = [names[codes[lo:hi]].tolist() for lo, hi in pairwise(indptr.tolist())]
+        self.item_movie = a["item_movie"]
+        self._item_year = years[self.item_movie] if n_items else np.zeros(0, np.int64)
+        movie_of_code = np.repeat(np.arange(len(self.movies)), np.diff(indptr))
+        genre_movie = np.zeros((len(self.genre_names), len(self.movies)), bool)
+        genre_movie[codes, movie_of_code] = True
+        self._genre_items = np.ascontiguousarray(genre_movie[:, self.item_movie])
+        self._genre_code = {g.casefold(): c for c, g in enumerate(self.genre_names)}
+        self.item_title = [self.movie_titles[m] for m in self.item_movie.tolist()]
+        self.item_genres = [self.movie_genres[m] for m in self.item_movie.tolist()]
+        self.item_year = [self.movie_years[m] for m in self.item_movie.tolist()]
+
+    # -- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, folder: str | Path) -> Recommendations:
+        """Read an artifact folder (ArtifactError when it is missing, corrupt or incompatible)."""
+        meta, arrays = load_artifact_arrays(folder)
+        model = None
+        if meta.get("scorer") != "bilinear":
+            from recsys.models.persistence import load_model
+
+            model = load_model(folder)
+        return cls(meta, arrays, model, folder)
+
+    # -- lookups -------------------------------------------------------------------------
+    def user_index(self, user_id: object) -> int:
+        index = self.users.find(user_id)
+        if index is None:
+            raise UnknownUserError(user_id)
+        return index
+
+    def item_index(self, movie_id: object) -> int:
+        index = self.items.find(movie_id)
+        if index is None:
+            raise UnknownItemError(movie_id)
+        return index
+
+    def knows_user(self, user_id: object) -> bool:
+        return self.users.find(user_id) is not None
+
+    def seen(self, user: int) -> np.ndarray:
+        return self._seen_items[self._seen_indptr[user] : self._seen_indptr[user + 1]]
+
+    def candidates(
+        self,
+        genres: list[str] | None = None,
+        year_min: int | None = None,
+        year_max: int | None = None,
+    ) -> np.ndarray | None:
+        """Mask over items: any of ``genres`` (case-insensitive) and released within the year
+        range (movies of unknown year are out when a bound is given; an empty range keeps
+        none); None for no filter. A genre no movie has raises `UnknownGenreError`."""
+        mask = None
+        if genres:
+            unknown = [g for g in genres if g.casefold() not in self._genre_code]
+            if unknown:
+                raise UnknownGenreError(unknown[0], self.genre_names)
+            codes = [self._genre_code[g.casefold()] for g in genres]
+            mask = np.logical_or.reduce(self._genre_items[codes], axis=0)
+        if year_min is not None or year_max is not None:
+            year = self._item_year
+            in_range = year >= (year_min if year_min is not None else 0)
+            if year_max is not None:
+                in_range &= year <= year_max
+            mask = in_range if mask is None else mask & in_range
+        return mask
+
+    # -- scores --------------------------------------------------------------------------
+    def score_items(self, user: int) -> np.ndarray:
+        """Every item's score for a user index (a fresh float32 array)."""
+        if self._item_vectors is not None:
+            return self._item_vectors @ self._user_vectors[user]
+        return np.array(self._model.score_items(user), np.float32)
+
+    def _rank(self, scores: np.ndarray, n: int, offset: int, mask: np.ndarray | None) -> Ranked:
+        if mask is not None:
+            scores[~mask] = -np.inf
+        allowed = int(np.count_nonzero(scores > -np.inf))
+        best = top_n(scores, n, offset, allowed)
+        return Ranked(best, scores[best], total=allowed)
+
+    def recommend(
+        self,
+        user_id: object,
+        n: int = 10,
+        *,
+        offset: int = 0,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+        fallback: str | None = None,
+    ) -> Ranked:
+        """The top ``n`` movies (after ``offset``) for a user, best first, with their scores.
+
+        An unknown user raises `UnknownUserError`, or with ``fallback="popular"`` gets the
+        popular movies, flagged as a fallback.
+        """
+        _check_page(n, offset)
+        user = self.users.find(user_id)
+        if user is None:
+            if fallback == "popular":
+                popular = self.popular(n, offset=offset, candidates=candidates)
+                return Ranked(popular.items, popular.scores, True, popular.total)
+            raise UnknownUserError(user_id)
+        scores = self.score_items(user)
+        if exclude_seen:
+            scores[self.seen(user)] = -np.inf
+        return self._rank(scores, n, offset, candidates)
+
+    def similar(
+        self,
+        movie_id: object,
+        n: int = 10,
+        *,
+        offset: int = 0,
+        candidates: np.ndarray | None = None,
+    ) -> Ranked:
+        """Movies most like a movie, best first, with their cosine similarity: of the factor
+        vectors for matrix factorisation, else of who rated them (co-rating counts)."""
+        _check_page(n, offset)
+        item = self.item_index(movie_id)
+        if self._similar_vectors is not None:
+            norms = self._similar_norms
+            vectors = self._similar_vectors
+            scores = vectors @ vectors[item] / (norms * norms[item] + np.float32(1e-9))
+        else:
+            scores = self._co_rating_cosine(item)
+        scores[item] = -np.inf
+        return self._rank(scores, n, offset, candidates)
+
+    def _co_rating_cosine(self, item: int) -> np.ndarray:
+        raters = self._raters_users[self._raters_indptr[item] : self._raters_indptr[item + 1]]
+        rows = _gather(self._history_indptr, raters)
+        common = np.bincount(self._history_items[rows], minlength=len(self.items))
+        counts = self.rating_count.astype(np.float64)
+        scale = np.sqrt(np.maximum(counts * counts[item], 1.0))
+        return (common / scale).astype(np.float32)
+
+    def popular(
+        self,
+        n: int = 10,
+        *,
+        offset: int = 0,
+        candidates: np.ndarray | None = None,
+        exclude_user: object | None = None,
+    ) -> Ranked:
+        """The most-rated movies (ties: higher mean rating), scored by their rating count;
+        ``exclude_user`` leaves out what that user rated."""
+        _check_page(n, offset)
+        order = self._popular
+        keep = None if candidates is None else candidates.copy()
+        if exclude_user is not None:
+            keep = np.ones(len(self.items), bool) if keep is None else keep
+            keep[self.seen(self.user_index(exclude_user))] = False
+        if keep is not None:
+            order = order[keep[order]]
+        page = order[offset : offset + n]
+        return Ranked(page, self.rating_count[page].astype(np.float32), total=len(order))
+
+    # -- users and movies ----------------------------------------------------------------
+    def closest_raters(self, user_id: object, n: int = 10, movie_id: object = None) -> Neighbours:
+        """The ``n`` users who rate most like a user, nearest first (SPEC §3 distance).
+
+        Without ``movie_id``: over all the movies both rated, among users with one in common.
+        With it: the raters of that movie, compared on the other movies (the seed's
+        closest_1..4 for the pair), with their rating of it.
+        """
+        if n < 1:
+            raise ConfigError(f"n must be >= 1, got {n}")
+        user = self.user_index(user_id)
+        rows = np.arange(self._history_indptr[user], self._history_indptr[user + 1])
+        items = self._history_items[rows]
+        mine = self._history_ratings[rows]
+        item = None
+        if movie_id is not None:
+            item = self.item_index(movie_id)
+            other = items != item
+            items, mine = items[other], mine[other]
+        entries = _gather(self._raters_indptr, items)
+        raters = self._raters_users[entries]
+        repeats = np.diff(self._raters_indptr)[items]
+        difference = np.abs(self._raters_ratings[entries] - np.repeat(mine, repeats))
+        n_users = len(self.users)
+        common = np.bincount(raters, minlength=n_users)
+        total = np.bincount(raters, weights=difference.astype(np.float64), minlength=n_users)
+        if item is None:
+            candidates = np.flatnonzero(common)
+            their = None
+        else:
+            span = slice(self._raters_indptr[item], self._raters_indptr[item + 1])
+            candidates, their = self._raters_users[span], self._raters_ratings[span]
+        keep = candidates != user
+        candidates = candidates[keep]
+        c = common[candidates]
+        s = total[candidates]
+        distance = np.where(
+            c >= FEW_COMMON, FEW_COMMON * s / np.maximum(c, 1), s + MISSING_COST * (FEW_COMMON - c)
+        )
+        order = np.lexsort((candidates, -c, distance))[:n]
+        return Neighbours(
+            self.users.to_ids(candidates[order]),
+            distance[order].astype(np.float32),
+            c[order].astype(np.int64),
+            None if their is None else their[keep][order],
+        )
+
+    def history(
+        self, user_id: object, n: int | None = None, *, offset: int = 0, order: str = "recent"
+    ) -> History:
+        """A user's ratings: most recent first ("recent"), best first ("rating"), or by
+        descending movie id ("id", the MovieLens seed's order)."""
+        if order not in HISTORY_ORDERS:
+            raise ConfigError(f"unknown order {order!r}; choose from {', '.join(HISTORY_ORDERS)}")
+        user = self.user_index(user_id)
+        span = slice(self._history_indptr[user], self._history_indptr[user + 1])
+        items = self._history_items[span]
+        ratings = self._history_ratings[span]
+        stamps = self._history_timestamps[span]
+        movie_ids = self.items.ids[items]
+        if order == "recent":
+            ranked = np.lexsort((movie_ids, -stamps))
+        elif order == "rating":
+            ranked = np.lexsort((movie_ids, -stamps, -ratings))
+        else:
+            ranked = np.argsort(movie_ids, kind="stable")[::-1]
+        end = len(ranked) if n is None else offset + n
+        ranked = ranked[offset:end]
+        return History(items[ranked], ratings[ranked], stamps[ranked], len(items))
+
+    def movie(self, movie_id: object) -> dict:
+        """One movie of the catalogue with its rating statistics."""
+        row = self.movies.find(movie_id)
+        if row is None:
+            raise UnknownItemError(movie_id)
+        raw = self.movies.ids[row].item()
+        item = self.items.find(raw)
+        count = 0 if item is None else int(self.rating_count[item])
+        mean = float(self.rating_mean[item]) if count else None
+        return {
+            "id": raw,
+            "title": self.movie_titles[row],
+            "year": self.movie_years[row],
+            "genres": self.movie_genres[row],
+            "ratings": count,
+            "mean_rating": None if mean is None else round(mean, 4),
+            "recommendable": item is not None,
+        }
+
+    # -- predicted ratings ---------------------------------------------------------------
+    def predict_indices(self, user: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ratings (float32, on the scale) for index pairs (-1: unknown) and the
+        fallback flags: a pair with an unknown side gets μ + b_u + b_i of the damped baseline
+        (an unknown side adds no bias), as every model does."""
+        user = np.asarray(user, np.int64)
+        item = np.asarray(item, np.int64)
+        known = (user >= 0) & (item >= 0)
+        known[known] = self._user_known[user[known]] & self._item_known[item[known]]
+        safe_u, safe_i = np.maximum(user, 0), np.maximum(item, 0)
+        rating = (
+            self._fallback_mean
+            + np.where(user >= 0, self._fallback_user_bias[safe_u], 0.0)
+            + np.where(item >= 0, self._fallback_item_bias[safe_i], 0.0)
+        ).astype(np.float32)
+        if known.any():
+            u, i = user[known], item[known]
+            if self._item_vectors is not None:
+                score = np.einsum("ij,ij->i", self._user_vectors[u], self._item_vectors[i])
+            else:
+                score = self._model.predict_indices(u, i).rating
+            rating[known] = score
+        return np.clip(rating, *self.scale).astype(np.float32), ~known
+
+    def predict(self, user_ids: list, movie_ids: list) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ratings and fallback flags for aligned lists of raw ids."""
+        if len(user_ids) != len(movie_ids):
+            raise ConfigError(f"{len(user_ids)} users but {len(movie_ids)} movies")
+        return self.predict_indices(self.users.index(user_ids), self.items.index(movie_ids))
+
+    def predict_one(self, user_id: object, movie_id: object) -> tuple[float, bool]:
+        """One predicted rating; an unknown user or movie raises."""
+        user, item = self.user_index(user_id), self.item_index(movie_id)
+        rating, fallback = self.predict_indices(np.array([user]), np.array([item]))
+        return float(rating[0]), bool(fallback[0])
+
+    def model_info(self) -> dict:
+        m = self.meta
+        return {
+            "model": m.get("model"),
+            "params": m.get("params", {}),
+            "scorer": m.get("scorer"),
+            "trained_at": m.get("trained_at"),
+            "data": m.get("data", {}),
+            "scale": m.get("scale", {}),
+            "metrics": m.get("metrics", {}),
+            "recsys_version": m.get("recsys_version"),
+            "artifact": self.path,
+            "users": len(self.users),
+            "movies": len(self.items),
+            "genres": self.genre_names,
+        }
+
+
+def _gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of all entries of the given CSR rows, row after row (no Python loop)."""
+    starts = indptr[rows]
+    lengths = indptr[np.asarray(rows) + 1] - starts
+    if len(lengths) == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
+
+
+def _check_page(n: int, offset: int) -> None:
+    if n < 1:
+        raise ConfigError(f"n must be >= 1, got {n}")
+    if offset < 0:
+        raise ConfigError(f"offset must be >= 0, got {offset}")
+
+
+def load_artifact(folder: str | Path) -> Recommendations:
+    """The service object of an artifact folder (ArtifactError when it cannot be used)."""
+    return Recommendations.load(folder)
