@@ -119,15 +119,12 @@ def _params(pairs: list[str]) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from recsys.models.registry import make_model
+    from recsys.service import train_artifact
 
-    dataset = _load(args)
-    model = make_model(args.model, **_params(args.param))
-    log.info("fitting %s on %s ratings", args.model, f"{len(dataset.ratings):,}")
-    model.fit(dataset)
-    from recsys.service import save_artifact
-
-    folder = save_artifact(model, dataset, Path(args.out))
+    folder = train_artifact(
+        args.data, args.model, Path(args.out), evaluate=not args.no_evaluate,
+        load_options={"format": args.format, "strict": args.strict}, **_params(args.param),
+    )  # fmt: skip
     print(f"saved {args.model} to {folder}")
 
 
@@ -234,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", required=True)
+    p.add_argument("--no-evaluate", action="store_true",
+                   help="skip scoring the model on a 90/10 hold-out for /v1/model")  # fmt: skip
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="fit and score models on a split")

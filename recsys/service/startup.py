@@ -68,16 +68,23 @@ def source_key(data: str) -> str:
 
 
 def train_artifact(
-    data: str, model_name: str, folder: Path, *, evaluate: bool = True, **params
+    data: str,
+    model_name: str,
+    folder: Path,
+    *,
+    evaluate: bool = True,
+    load_options: dict | None = None,
+    **params,
 ) -> Path:
-    """Load ``data`` (a path, or "demo"), fit ``model_name`` on all of it, and save the artifact
-    to ``folder`` (written beside it, then renamed, so a reader never sees half of one).
-    With ``evaluate``, the metrics of the same model on a random 90/10 split go with it."""
+    """Load ``data`` (a path, or "demo"; ``load_options`` go to `load`), fit ``model_name`` on
+    all of it, and save the artifact to ``folder`` (written beside it, then renamed, so a reader
+    never sees half of one). With ``evaluate``, the metrics of the same model on a random 90/10
+    split go with it."""
     from recsys.data.loading import load_or_demo
     from recsys.models.registry import make_model
 
     try:
-        dataset = load_or_demo(data)
+        dataset = load_or_demo(data, **(load_options or {}))
         log.info("training %s on %s (%s ratings)", model_name, data, f"{dataset.n_ratings:,}")
         model = make_model(model_name, **params).fit(dataset)
         metrics = _evaluate(dataset, model_name, params) if evaluate else None
