@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -20,7 +22,7 @@ from recsys.data.schema import (
 )
 from recsys.data.sources import Source
 from recsys.data.tables import parse_table, read_table, row_locator
-from recsys.errors import DataFormatError
+from recsys.errors import ConfigError, DataFormatError
 
 YEAR_IN_TITLE = r"\((\d{4})(?:\s*[–-]\s*\d{4})?\)\s*$"
 ML100K_GENRES = [
@@ -169,7 +171,7 @@ def write_movielens_csv(dataset: Dataset, folder: str | Path) -> Path:
                                                       quoting_style="needed"))  # fmt: skip
     titles = m["title"].astype("object").fillna("").astype(str).to_numpy()
     years = m["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-    dated = pd.Series(titles).str.contains(YEAR_IN_TITLE, regex=True).to_numpy()
+    dated = pd.Series(titles).str.extract(YEAR_IN_TITLE)[0].notna().to_numpy()
     titles = [t if dated[k] or np.isnan(years[k]) else f"{t} ({int(years[k])})".lstrip()
               for k, t in enumerate(titles)]  # fmt: skip
     genres = ["|".join(g) if len(g) else "(no genres listed)" for g in m["genres"]]
