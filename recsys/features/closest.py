@@ -233,6 +233,15 @@ def _accumulate(u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common,
 
 
 @numba.njit(cache=True)
+def _leave_out(c, s, own, theirs):
+    """c and s of a pair without the target movie, where u rated it too (the target's own
+    rating is never part of its description)."""
+    if np.isnan(own):
+        return c, s
+    return c - 1, s - abs(own - np.float64(theirs))
+
+
+@numba.njit(cache=True)
 def _own_rating(u, m, u_ptr, u_items, u_ratings):
     """u's rating of m in the history, NaN when there is none."""
     lo, hi = u_ptr[u], u_ptr[u + 1]
@@ -278,11 +287,7 @@ def _closest_exact(
                     v = i_users[q]
                     if v == u:
                         continue
-                    c = common[v]
-                    s = diff[v]
-                    if not np.isnan(own):  # m is common to u and v: take it back out
-                        c -= 1
-                        s -= abs(own - np.float64(i_ratings[q]))
+                    c, s = _leave_out(common[v], diff[v], own, i_ratings[q])
                     k = _offer(
                         _distance(c, s), c, v, i_ratings[q], k, best_d, best_c, best_v, best_r
                     )
@@ -359,11 +364,7 @@ def _closest_capped(
                         )
                         touched[n_touched] = v
                         n_touched += 1
-                    c = common[v]
-                    s = diff[v]
-                    if not np.isnan(own):  # m is common to u and v: take it back out
-                        c -= 1
-                        s -= abs(own - np.float64(cand_ratings[q]))
+                    c, s = _leave_out(common[v], diff[v], own, cand_ratings[q])
                     k = _offer(
                         _distance(c, s), c, v, cand_ratings[q], k, best_d, best_c, best_v, best_r
                     )
