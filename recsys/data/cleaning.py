@@ -106,7 +106,8 @@ def as_ids(values, integer: bool | None = True):
     unparsable = ~missing & ~whole
     if integer is None and unparsable.any():
         text = series.astype("object").to_numpy()
-        strings = np.array([None if m else str(v).strip() for v, m in zip(text, missing)], object)
+        pairs = zip(text, missing, strict=True)
+        strings = np.array([None if m else str(v).strip() for v, m in pairs], object)
         return strings, missing, None
     return np.where(whole, numbers, 0).astype(np.int64), missing, unparsable
 
@@ -172,7 +173,8 @@ def clean_ratings(
     if known_items is not None:
         unknown = ~np.isin(item, known_items)
         item_unreadable = _either(item_missing, item_bad)
-        faults["unknown_item"] = unknown & ~item_unreadable if item_unreadable is not None else unknown
+        readable = ~item_unreadable if item_unreadable is not None else True
+        faults["unknown_item"] = unknown & readable
 
     # One byte per row: 0 kept, k the first reason (in REASONS order) that drops it.
     codes = list(REASONS)

@@ -79,7 +79,8 @@ def read_generic(source: Source, strict: bool = False, columns: Columns = Column
         malformed_lines=len(skipped),
         strict=strict,
     )
-    return Dataset(ratings, catalogue_from_ratings(ratings), columns.scale, report, str(source.path))
+    movies = catalogue_from_ratings(ratings)
+    return Dataset(ratings, movies, columns.scale, report, str(source.path))
 
 
 def _pick_columns(table: pd.DataFrame, columns: Columns, label: str) -> pd.DataFrame:

@@ -59,7 +59,8 @@ def detect_format(source: Source) -> str:
     raise DataFormatError(
         source.path,
         "holds no rating files recsys knows (MovieLens ratings.csv/u.data/ratings.dat, Netflix "
-        f"combined_data_*.txt or training_set/mv_*.txt, or one CSV/TSV/Parquet table); found: {listed}",
+        f"combined_data_*.txt or training_set/mv_*.txt, or one CSV/TSV/Parquet table); "
+        f"found: {listed}",
     )
 
 

@@ -62,7 +62,9 @@ def read_movielens_csv(source: Source, strict: bool = False) -> Dataset:
     ratings_name = source.find_one("ratings.csv")
     movies_name = source.find_one("movies.csv")
     if ratings_name is None or movies_name is None:
-        raise DataFormatError(source.path, "a MovieLens CSV release needs ratings.csv and movies.csv")
+        raise DataFormatError(
+            source.path, "a MovieLens CSV release needs ratings.csv and movies.csv"
+        )
     movie_table, _ = read_table(
         source, movies_name, strict=strict, expect=["movieId", "title", "genres"],
         encoding="utf-8", dtype={"title": "object", "genres": "object"},

@@ -105,9 +105,9 @@ class Source:
     def _open(self, name: str):
         kind = self.kind
         if kind == "folder":
-            return open(self.path / name, "rb")  # noqa: SIM115 - closed by the caller's with
+            return open(self.path / name, "rb")
         if kind == "file":
-            return open(self.path, "rb")  # noqa: SIM115
+            return open(self.path, "rb")
         if kind == "gz":
             return gzip.open(self.path, "rb")
         if kind == "zip":

@@ -73,7 +73,10 @@ def temporal_split(
     if not after.any() or after.all():
         raise ConfigError(f"cutoff {info['cutoff']} leaves one period empty")
     return Split(
-        "temporal", _take(ratings, np.flatnonzero(~after)), _take(ratings, np.flatnonzero(after)), info
+        "temporal",
+        _take(ratings, np.flatnonzero(~after)),
+        _take(ratings, np.flatnonzero(after)),
+        info,
     )
 
 

@@ -79,7 +79,9 @@ def parse_table(
     return frame, sorted(skipped)
 
 
-def row_locator(label: str, first_line: int, skipped: list[int]) -> Callable[[int], tuple[str, int]]:
+def row_locator(
+    label: str, first_line: int, skipped: list[int]
+) -> Callable[[int], tuple[str, int]]:
     """Map row i of a parsed table back to its line in the file (malformed lines skipped)."""
     skipped_lines = np.asarray(skipped, dtype=np.int64)
 
