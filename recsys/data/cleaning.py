@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -68,8 +67,11 @@ class CleaningReport:
         where = ", ".join(self.files) if len(self.files) <= 3 else f"{len(self.files)} files"
         text = f"{where}: read {self.rows_read:,} rows, kept {self.rows_kept:,}"
         if self.dropped:
-            reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in self.dropped.items())
-            text += f", dropped {self.rows_dropped:,} ({reasons})"
+            text += f", dropped {self.rows_dropped:,} ({_counts(self.dropped)})"
+        if any(v > self.dropped.get(k, 0) for k, v in self.problems.items()):
+            # Faults hidden behind a row's first reason (the dirty MovieLens copy's off-scale
+            # ratings and repeated pairs are all in rows without a user id).
+            text += f"; faults found, a row may have several: {_counts(self.problems)}"
         return text
 
     def to_dict(self) -> dict:
@@ -84,6 +86,17 @@ class CleaningReport:
     @classmethod
     def from_dict(cls, d: dict) -> CleaningReport:
         return cls(d["rows_read"], dict(d["dropped"]), dict(d["problems"]), list(d["files"]))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items())
+
+
+def _shown(value: object) -> str:
+    """A raw value for an error message: "missing", or as the file had it."""
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return "missing"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 Locate = Callable[[int], tuple[str, int]]
@@ -124,6 +137,15 @@ def as_numbers(values):
     missing = series.isna().to_numpy()
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return numbers, missing, ~missing & ~np.isfinite(numbers)
+
+
+def _isin(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """np.isin a block at a time: its temporaries stay small beside 100 M ids."""
+    out = np.empty(len(values), bool)
+    block = 1 << 20
+    for lo in range(0, len(values), block):
+        out[lo : lo + block] = np.isin(values[lo : lo + block], known)
+    return out
 
 
 def _either(*masks: np.ndarray | None) -> np.ndarray | None:
@@ -171,7 +193,7 @@ def clean_ratings(
     rating_unreadable = _either(rating_missing, rating_bad)
     faults["off_scale"] = off & ~rating_unreadable if rating_unreadable is not None else off
     if known_items is not None:
-        unknown = ~np.isin(item, known_items)
+        unknown = ~_isin(item, known_items)
         item_unreadable = _either(item_missing, item_bad)
         readable = ~item_unreadable if item_unreadable is not None else True
         faults["unknown_item"] = unknown & readable
@@ -185,8 +207,11 @@ def clean_ratings(
             problems[name] = int(mask.sum())
             reason[mask & (reason == 0)] = codes.index(name)
     ok = reason == 0
-    duplicate = np.zeros(n, bool)
-    duplicate[ok] = superseded_pairs(user[ok], item[ok], timestamp[ok])
+    if ok.all():  # no subset copies of the columns (100 M ratings: 2 GB saved)
+        duplicate = superseded_pairs(user, item, timestamp)
+    else:
+        duplicate = np.zeros(n, bool)
+        duplicate[ok] = superseded_pairs(user[ok], item[ok], timestamp[ok])
     reason[duplicate] = codes.index("duplicate")
     # A pair repeated anywhere in the file is a problem even when its rows fail for other
     # reasons too (the dirty MovieLens copy repeats pairs only among rows without a user id).
@@ -202,10 +227,12 @@ def clean_ratings(
     if strict and reason.any():
         row = int(np.argmax(reason != 0))
         path, line = locate(row)
-        values = ", ".join(f"{k}={pd.Series(raw[k], copy=False).iloc[row]!r}" for k in raw)
+        values = ", ".join(f"{k}={_shown(pd.Series(raw[k], copy=False).iloc[row])}" for k in raw)
         raise BadRowError(path, line, f"{REASONS[codes[reason[row]]]} ({values})")
 
-    counts = np.bincount(reason, minlength=len(codes))
+    counts = [n - int(np.count_nonzero(reason))]  # (bincount would copy reason into intp)
+    counts += [int(np.count_nonzero(reason == k)) if counts[0] < n else 0
+               for k in range(1, len(codes))]  # fmt: skip
     dropped = {"malformed_line": malformed_lines} if malformed_lines else {}
     dropped |= {codes[k]: int(counts[k]) for k in range(1, len(codes)) if counts[k]}
     report = CleaningReport(n + malformed_lines, dropped, problems, [source])
@@ -221,9 +248,11 @@ def superseded_pairs(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray) 
     by item (MovieLens files come by user, Netflix files by movie)."""
     if len(user) < 2:
         return np.zeros(len(user), bool)
+    from recsys.data._superseded import superseded  # numba: imported only when needed
+
     user, item = _codes(user), _codes(item)
     common = np.result_type(user, item)  # one integer type for the kernel's two branches
-    return _superseded(
+    return superseded(
         user.astype(common, copy=False),
         item.astype(common, copy=False),
         np.asarray(timestamp, dtype=np.int64),
@@ -235,60 +264,6 @@ def _codes(ids: np.ndarray) -> np.ndarray:
     if ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() <= 8 * len(ids) + (1 << 22):
         return ids
     return pd.factorize(ids)[0]
-
-
-@numba.njit(cache=True)
-def _grouped(keys: np.ndarray) -> bool:
-    """True when every key's rows form one contiguous run."""
-    seen = np.zeros(keys.max() + 1, np.bool_)
-    previous = -1
-    for k in keys:
-        if k != previous:
-            if seen[k]:
-                return False
-            seen[k] = True
-            previous = k
-    return True
-
-
-@numba.njit(cache=True)
-def _superseded(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
-    n = len(user)
-    out = np.zeros(n, np.bool_)
-    if _grouped(item):
-        group, other, order = item, user, np.arange(0)
-    elif _grouped(user):
-        group, other, order = user, item, np.arange(0)
-    else:  # counting sort by item (stable: file order within an item)
-        group, other = item, user
-        starts = np.zeros(item.max() + 2, np.int64)
-        for k in item:
-            starts[k + 1] += 1
-        starts = np.cumsum(starts)
-        order = np.empty(n, np.int64)
-        for r in range(n):
-            order[starts[item[r]]] = r
-            starts[item[r]] += 1
-    stamp = np.full(other.max() + 1, -1, np.int64)
-    winner = np.zeros(other.max() + 1, np.int64)
-    run, previous = -1, -1
-    for j in range(n):
-        r = order[j] if len(order) else j
-        if group[r] != previous:
-            previous = group[r]
-            run += 1
-        o = other[r]
-        if stamp[o] == run:
-            w = winner[o]
-            if timestamp[r] >= timestamp[w]:
-                out[w] = True
-                winner[o] = r
-            else:
-                out[r] = True
-        else:
-            stamp[o] = run
-            winner[o] = r
-    return out
 
 
 def log_report(report: CleaningReport) -> None:

@@ -3,6 +3,7 @@ logs a one-line report, and caches the prepared data set so a second load is nea
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -43,8 +44,10 @@ NETFLIX_FILES = ("combined_data_*.txt", "mv_*.txt", "training_set.tar", "movie_t
 
 def detect_format(source: Source) -> str:
     """The format a source is in, from the names of the files it holds."""
+    tables = source.find("*.csv", "*.tsv", "*.txt", "*.parquet", "*.pq")
     if source.find("ratings.csv"):
-        return "movielens"
+        # A lone ratings.csv (no movies.csv beside it) is read as a generic table.
+        return "generic" if len(tables) == 1 else "movielens"
     if source.find("u.data"):
         return "ml-100k"
     if source.find("ratings.dat"):
@@ -53,7 +56,7 @@ def detect_format(source: Source) -> str:
         return "netflix"
     if len(source.names) == 1 and _looks_like_netflix(source, source.names[0]):
         return "netflix"
-    if len(source.find("*.csv", "*.tsv", "*.txt", "*.parquet", "*.pq")) == 1:
+    if len(tables) == 1:
         return "generic"
     listed = ", ".join(source.names[:8]) + (" …" if len(source.names) > 8 else "")
     raise DataFormatError(
@@ -92,7 +95,7 @@ def load(
     cache_file = cache_dir() / f"{path.name}-{_cache_key(path, fmt, strict, columns)}.npz"
     if cache and not strict and cache_file.exists():
         try:
-            dataset = read_cache(cache_file)
+            dataset = dataclasses.replace(read_cache(cache_file), name=str(path))
             log.info("%s (from cache %s)", dataset.report.summary(), cache_file)
             return dataset
         except (OSError, ValueError, KeyError) as error:
@@ -180,7 +183,6 @@ def _plain(values: np.ndarray) -> np.ndarray:
 
 def _ids(values: np.ndarray) -> np.ndarray:
     return values.astype(object) if values.dtype.kind == "U" else values
-
 
 
 def load_or_demo(path: str | Path | None, **options) -> Dataset:

@@ -305,6 +305,23 @@ class _Scan:
                 f"({self.malformed:,} lines of another shape, the first at line {line}: {kind})",
             )
 
+    def reorder(self, files: list[str]) -> None:
+        """Put the files' rows in the order of ``files`` (a tarball streams its members in stored
+        order, which need not be combined_data_1, _2, ...), a column at a time, so the peak
+        stays one column above the final size."""
+        if files == self.files or self.rows == 0:
+            return
+        ends = [*self.starts[1:], self.rows]
+        where = {label: (start, end) for label, start, end in
+                 zip(self.files, self.starts, ends, strict=True)}  # fmt: skip
+        blocks = [where[label] for label in files]
+        for name in ("user", "item", "rating", "stamp"):
+            column = getattr(self, name)
+            if len(column) == self.rows:
+                setattr(self, name, np.concatenate([column[a:b] for a, b in blocks]))
+        self.files = list(files)
+        self.starts = list(np.cumsum([0] + [b - a for a, b in blocks[:-1]]).tolist())
+
     def locate(self, row: int) -> tuple[int, int]:
         """(index of the file, row within it) of a row of the columns."""
         index = bisect_right(self.starts, row) - 1
@@ -457,6 +474,7 @@ def read_netflix(source: Source, strict: bool = False) -> Dataset:
     if not scan.files:
         raise DataFormatError(source.path, "holds no Netflix Prize rating files")
     scan.finish()
+    scan.reorder(_numeric_order(scan.files))
 
     movies = None
     if layout.titles is not None:

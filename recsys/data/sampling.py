@@ -96,6 +96,11 @@ def write_sample(
         "fingerprint": sampled.fingerprint,
     }
     folder = Path(folder)
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").exists():
+        # Never write over a data set (e.g. the very folder sampled from); a sample may
+        # replace an earlier sample or synthetic set, which carry a manifest.
+        raise ConfigError(f"{folder} is not empty and holds no recsys manifest.json: "
+                          "choose a new folder for the sample")  # fmt: skip
     if whole:
         return write_netflix(sampled, folder, manifest=manifest)
     write_movielens_csv(sampled, folder)

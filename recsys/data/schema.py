@@ -27,12 +27,19 @@ class RatingScale:
 
     def contains(self, values: np.ndarray) -> np.ndarray:
         """Mask of the values on the scale (NaN is not)."""
-        values = np.asarray(values, dtype=np.float64)
-        inside = (values >= self.low) & (values <= self.high)
-        if self.step:
-            steps = (values - self.low) / self.step
-            inside &= np.abs(steps - np.round(steps)) < 1e-6
-        return inside
+        values = np.asarray(values)
+        flat = values.reshape(-1)
+        inside = np.empty(len(flat), bool)
+        block = 1 << 20  # float64 temporaries a block at a time: memory stays flat
+        for lo in range(0, len(flat), block):
+            part = flat[lo : lo + block].astype(np.float64)
+            ok = (part >= self.low) & (part <= self.high)
+            if self.step:
+                part -= self.low
+                part /= self.step
+                ok &= np.abs(part - np.round(part)) < 1e-6
+            inside[lo : lo + block] = ok
+        return inside.reshape(values.shape)
 
     def clip(self, values: np.ndarray) -> np.ndarray:
         return np.clip(values, self.low, self.high)

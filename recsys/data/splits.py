@@ -13,6 +13,7 @@ from recsys.data.schema import ITEM, TIMESTAMP, USER
 from recsys.errors import ConfigError
 
 DAY = 86_400
+SPLITS = ("seed1", "temporal", "random", "user-last", "kfold")
 
 
 @dataclass
@@ -133,3 +134,27 @@ def kfold_splits(ratings: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> Ite
             _take(ratings, np.sort(test_rows)),
             info,
         )
+
+
+def make_splits(
+    ratings: pd.DataFrame,
+    split: str,
+    *,
+    test_fraction: float = 0.1,
+    folds: int = 5,
+    seed: int = 0,
+    cutoff: str | None = None,
+    last_k: int = 9,
+) -> list[Split]:
+    """The split(s) named by ``split`` (one of `SPLITS`; k-fold gives several)."""
+    if split == "seed1":
+        return [seed1_split(ratings)]
+    if split == "temporal":
+        return [temporal_split(ratings, cutoff=cutoff, test_fraction=test_fraction)]
+    if split == "random":
+        return [random_split(ratings, test_fraction=test_fraction, seed=seed)]
+    if split == "user-last":
+        return [user_last_split(ratings, k=last_k)]
+    if split == "kfold":
+        return list(kfold_splits(ratings, folds=folds, seed=seed))
+    raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")

@@ -71,11 +71,25 @@ def _normal(key, counter):
 
 
 # -- kernels ------------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def _after(sorted_values, x):
+    """The first index whose value is > x (np.searchsorted side="right", which takes numba
+    seconds longer to compile)."""
+    lo, hi = 0, len(sorted_values)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sorted_values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @numba.njit(cache=True, parallel=True)
 def _draw_movies(counts, starts, weights, key, heavy, out):
-    """For each user, counts[u] distinct movies drawn with probability ~ weights, written to
-    out[starts[u]:starts[u] + counts[u]]. Light users draw and reject repeats; heavy ones
-    (>= heavy movies) take the smallest Exp(1)/weight keys (Efraimidis-Spirakis)."""
+    """For each user below ``heavy`` ratings, counts[u] distinct movies drawn with probability
+    ~ weights (draw and reject repeats), written to out[starts[u]:starts[u] + counts[u]].
+    Heavy users are left to `_draw_heavy` (no sort in here: it would triple the compile time)."""
     n_users, n_movies = len(counts), len(weights)
     cdf = np.cumsum(weights)
     total = cdf[-1]
@@ -84,22 +98,36 @@ def _draw_movies(counts, starts, weights, key, heavy, out):
         taken = np.full(n_movies, -1, np.int64)
         for u in range(b * n_users // n_blocks, (b + 1) * n_users // n_blocks):
             count, start = counts[u], starts[u]
-            stream = _mix(key ^ _mix(np.uint64(u)))
             if count >= heavy:
-                clocks = np.empty(n_movies)
-                for m in range(n_movies):
-                    clocks[m] = -math.log(1.0 - _uniform(stream, m)) / weights[m]
-                out[start : start + count] = np.argsort(clocks)[:count]
                 continue
+            stream = _mix(key ^ _mix(np.uint64(u)))
             j, draw = 0, 0
             while j < count:
-                m = np.searchsorted(cdf, _uniform(stream, draw) * total, side="right")
+                m = _after(cdf, _uniform(stream, draw) * total)
                 draw += 1
                 m = min(m, n_movies - 1)
                 if taken[m] != u:
                     taken[m] = u
                     out[start + j] = m
                     j += 1
+
+
+@numba.njit(cache=True)
+def _clocks(user, weights, key, out):
+    """Exp(1)/weight of every movie for one user: its movies are the smallest (Efraimidis-Spirakis
+    sampling without replacement)."""
+    stream = _mix(key ^ _mix(np.uint64(user)))
+    for m in range(len(weights)):
+        out[m] = -math.log(1.0 - _uniform(stream, m)) / weights[m]
+
+
+def _draw_heavy(counts, starts, weights, key, heavy, out):
+    """`_draw_movies` for the users with ``heavy`` ratings or more (a few: they rate a quarter
+    of the catalogue or more), by the smallest `_clocks`."""
+    clocks = np.empty(len(weights))
+    for u in np.flatnonzero(counts >= heavy):
+        _clocks(u, weights, key, clocks)
+        out[starts[u] : starts[u] + counts[u]] = np.argsort(clocks)[: counts[u]]
 
 
 @numba.njit(cache=True)
@@ -137,18 +165,6 @@ def _score(user, item, factors_u, factors_m, bias_u, bias_m, first_day, release_
         for k in range(factors_u.shape[1]):
             dot += factors_u[u, k] * factors_m[m, k]
         rating[i] = bias_u[u] + bias_m[m] + dot + NOISE * _normal(stream, 1)
-
-
-@numba.njit(cache=True, parallel=True)
-def _to_stars(rating, cuts, user, user_ids, item):
-    """Scores to 1..5 stars at the cut points; dense indices to raw ids (all in place)."""
-    for i in numba.prange(len(rating)):
-        stars = 1
-        for c in cuts:
-            stars += rating[i] > c
-        rating[i] = stars
-        user[i] = user_ids[user[i]]
-        item[i] += 1
 
 
 # -- the data set -------------------------------------------------------------------------------
@@ -215,7 +231,9 @@ def synthesize(
 
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     drawn = np.empty(n_ratings, np.int32)
-    _draw_movies(counts, starts, popularity, key, max(1, n_movies // 4), drawn)
+    heavy = max(1, n_movies // 4)
+    _draw_movies(counts, starts, popularity, key, heavy, drawn)
+    _draw_heavy(counts, starts, popularity, key, heavy, drawn)
     user = np.empty(n_ratings, np.int32)
     item = np.empty(n_ratings, np.int32)
     _group_by_movie(drawn, counts, n_movies, user, item)
@@ -226,7 +244,12 @@ def synthesize(
            first_day, release_day, last, key ^ _GOLDEN, rating, stamp)  # fmt: skip
     probe = rng.integers(0, n_ratings, min(n_ratings, 500_000))
     cuts = np.quantile(rating[probe], np.cumsum(HISTOGRAM)[:-1]).astype(np.float32)
-    _to_stars(rating, cuts, user, user_ids.astype(np.int32), item)
+    user_ids = user_ids.astype(np.int32)
+    for lo in range(0, n_ratings, 1 << 22):  # in place, a block at a time: memory stays flat
+        block = slice(lo, lo + (1 << 22))
+        rating[block] = np.searchsorted(cuts, rating[block]) + 1  # scores to 1..5 stars
+        user[block] = user_ids[user[block]]  # dense indices to raw ids
+    item += 1
 
     movies = movies_frame(
         np.arange(1, n_movies + 1), _titles(rng, n_movies), years, _genres(rng, factors_m)

@@ -15,6 +15,11 @@ from recsys.data.synthetic import synthesize
 from recsys.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture(scope="module")
 def source():
     return synthesize(20_000, n_users=600, n_movies=300, seed=11)

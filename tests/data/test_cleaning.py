@@ -1,0 +1,243 @@
+"""Cleaning (SPEC §2.3): every row is kept or dropped for exactly one reason, counted exactly;
+strict mode stops at the first bad row with its file and line; the dirty MovieLens copy."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data.cleaning import REASONS, CleaningReport, clean_ratings, superseded_pairs
+from recsys.data.loading import load
+from recsys.data.schema import HALF_STARS
+from recsys.data.splits import seed1_split
+from recsys.errors import BadRowError
+from tests.data.test_sources import pack
+
+MOVIES = 'movieId,title,genres\n10,"Heat, The (1995)",Action\n20,Up (2009),Animation\n'
+HEADER = "userId,movieId,rating,timestamp\n"
+
+# One file with every reason; the comment gives each row's line and fate.
+DIRTY = HEADER + (
+    "1,10,4.0,100\n"  # 2 kept
+    "1,20,3.5,101\n"  # 3 kept
+    ",10,4.0,102\n"  # 4 missing_id (user)
+    "2,,4.0,103\n"  # 5 missing_id (movie)
+    ",10,99,102\n"  # 6 missing_id, and off the scale too: a problem of both kinds
+    "2,abc,4.0,103\n"  # 7 unparsable id
+    "2,10.5,4.0,103\n"  # 8 unparsable: an id that is not whole
+    "2,10,four,104\n"  # 9 unparsable rating
+    "2,10,4.0,104.5\n"  # 10 unparsable: a fractional timestamp
+    "2,10,,104\n"  # 11 missing_value (rating)
+    "2,20,4.0,\n"  # 12 missing_value (timestamp)
+    "2,20,7.0,105\n"  # 13 off_scale (above)
+    "2,20,0.0,105\n"  # 14 off_scale (0 is not a rating)
+    "2,20,-8,105\n"  # 15 off_scale (below)
+    "2,20,4.25,105\n"  # 16 off_scale (between half stars)
+    "2,30,4.0,106\n"  # 17 unknown_item
+    "3,10,4.0,107,extra\n"  # 18 malformed_line (five fields)
+    "3,10,2.0,200\n"  # 19 kept: the latest rating of (3, 10)
+    "3,10,5.0,150\n"  # 20 duplicate (earlier)
+    "4,20,1.0,300\n"  # 21 duplicate (same time: the later row wins)
+    "4,20,1.5,300\n"  # 22 kept
+    "5,20.0,3.0,400\n"  # 23 kept: "20.0" is the whole number 20
+)
+KEPT = [(1, 10, 4.0, 100), (1, 20, 3.5, 101), (3, 10, 2.0, 200), (4, 20, 1.5, 300),
+        (5, 20, 3.0, 400)]  # fmt: skip
+DROPPED = {"malformed_line": 1, "missing_id": 3, "unparsable": 4, "missing_value": 2,
+           "off_scale": 4, "unknown_item": 1, "duplicate": 2}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def ml(tmp_path, ratings: str, kind: str = "folder"):
+    return pack(tmp_path, {"ratings.csv": ratings, "movies.csv": MOVIES}, kind)
+
+
+def rows(dataset) -> list[tuple]:
+    return [tuple(r) for r in dataset.ratings.itertuples(index=False)]
+
+
+def test_every_reason_is_counted_exactly(tmp_path, caplog):
+    assert set(DROPPED) == set(REASONS)  # the file exercises every reason there is
+    with caplog.at_level(logging.INFO, logger="recsys.data.loading"):
+        dataset = load(ml(tmp_path, DIRTY), cache=False)
+    assert rows(dataset) == KEPT
+    report = dataset.report
+    assert report.dropped == DROPPED
+    assert report.rows_read == 22 and report.rows_kept == 5 and report.rows_dropped == 17
+    # Problems count every fault: row 6 is off the scale as well as missing its user, and a
+    # pair repeated anywhere counts, whatever else is wrong with its rows: (-, 10) on lines 4
+    # and 6, (2, 10) on 9-11, (2, 20) on 12-16, (3, 10) on 19-20, (4, 20) on 21-22 = 1+2+4+1+1.
+    assert report.problems == {**DROPPED, "off_scale": 5, "duplicate": 9}
+    assert report.summary().endswith(
+        "read 22 rows, kept 5, dropped 17 (malformed line 1, missing id 3, unparsable 4, "
+        "missing value 2, off scale 4, unknown item 1, duplicate 2); faults found, a row may "
+        "have several: malformed line 1, missing id 3, unparsable 4, missing value 2, "
+        "off scale 5, unknown item 1, duplicate 9"
+    )
+    assert report.summary() in caplog.text  # logged as one line
+
+
+STRICT_CASES = [  # (rows after the header, line, reason text)
+    ("1,10,4.0,1\n,10,4.0,2\n", 3, "missing user or movie id"),
+    ("1,10,4.0,1\n1,x,4.0,2\n", 3, "value that is not a number"),
+    ("1,10,,1\n", 2, "missing rating or timestamp"),
+    ("1,10,4.0,1\n1,20,5.5,2\n", 3, "rating off the scale"),
+    ("1,30,4.0,1\n", 2, "movie absent from the catalogue"),
+    ("1,10,4.0,1\n1,10,3.0,2\n", 2, "rated again"),  # the earlier rating is the dropped one
+    ("1,10,4.0,1\n1,20,4.0,2,x\n", 3, "Expected 4 fields in line 3, saw 5"),
+]
+
+
+@pytest.mark.parametrize(("body", "line", "reason"), STRICT_CASES)
+@pytest.mark.parametrize("kind", ["folder", "zip"])
+def test_strict_mode_names_file_line_and_reason(tmp_path, body, line, reason, kind):
+    path = ml(tmp_path, HEADER + body, kind)
+    with pytest.raises(BadRowError) as error:
+        load(path, strict=True)
+    assert error.value.line == line
+    assert reason in error.value.reason
+    name = str(path / "ratings.csv") if kind == "folder" else f"{path}!release/ratings.csv"
+    assert error.value.path == name
+    assert str(error.value).startswith(f"{name}: line {line}: ")
+    assert load(path, cache=False).report.rows_dropped == 1  # lenient mode drops the one row
+
+
+def test_a_malformed_line_and_a_later_bad_row_are_each_counted(tmp_path):
+    body = "1,10,4.0,1\n1,20,4.0,2,x\n1,30,4.0,3\n"
+    dataset = load(ml(tmp_path, HEADER + body), cache=False)
+    assert dataset.report.dropped == {"malformed_line": 1, "unknown_item": 1}
+
+
+def test_strict_mode_loads_a_clean_file(tmp_path):
+    body = "1,10,4.0,1\n1,20,4.5,2\n"
+    assert rows(load(ml(tmp_path, HEADER + body), strict=True)) == [(1, 10, 4.0, 1),
+                                                                    (1, 20, 4.5, 2)]  # fmt: skip
+
+
+def reference_superseded(user, item, timestamp) -> np.ndarray:
+    """Brute force: a row is superseded when its pair has a row later in (time, file order)."""
+    frame = pd.DataFrame({"u": user, "i": item, "t": timestamp, "row": np.arange(len(user))})
+    winners = frame.sort_values(["t", "row"]).groupby(["u", "i"]).tail(1)["row"]
+    out = np.ones(len(user), bool)
+    out[winners.to_numpy()] = False
+    return out
+
+
+@pytest.mark.parametrize("order", ["by_user", "by_item", "shuffled"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duplicates_match_a_brute_force_reference(order, seed):
+    rng = np.random.default_rng(seed)
+    n = 2000
+    user, item = rng.integers(0, 40, n), rng.integers(0, 30, n)
+    timestamp = rng.integers(0, 50, n)  # many ties
+    if order != "shuffled":
+        key = user if order == "by_user" else item
+        sort = np.argsort(key, kind="stable")
+        user, item, timestamp = user[sort], item[sort], timestamp[sort]
+    expected = reference_superseded(user, item, timestamp)
+    assert expected.sum() > 100
+    np.testing.assert_array_equal(superseded_pairs(user, item, timestamp), expected)
+    # Large or string ids take another path to the same answer.
+    np.testing.assert_array_equal(superseded_pairs(user * 10**12, item, timestamp), expected)
+    np.testing.assert_array_equal(
+        superseded_pairs(user.astype(str).astype(object), item, timestamp), expected
+    )
+
+
+def test_reports_merge_and_survive_a_dict_round_trip():
+    a = CleaningReport(10, {"missing_id": 2}, {"missing_id": 2, "off_scale": 1}, ["a.csv"])
+    b = CleaningReport(5, {"missing_id": 1, "duplicate": 1}, {"duplicate": 1}, ["b.csv"])
+    merged = a.merge(b)
+    assert merged.rows_read == 15 and merged.rows_kept == 11
+    assert merged.dropped == {"missing_id": 3, "duplicate": 1}
+    assert merged.problems == {"missing_id": 2, "off_scale": 1, "duplicate": 1}
+    assert merged.files == ["a.csv", "b.csv"]
+    assert CleaningReport.from_dict(merged.to_dict()) == merged
+
+
+@pytest.mark.real_data
+def test_the_dirty_movielens_copy(ml_small_dirty):
+    dataset = load(ml_small_dirty, cache=False)
+    report = dataset.report
+    assert report.rows_read == 100_836
+    assert report.dropped == {"missing_id": 1_804}
+    assert report.rows_kept == len(dataset.ratings) == 99_032
+    assert report.problems == {"missing_id": 1_804, "off_scale": 568, "duplicate": 693}
+    assert report.summary().endswith(
+        "read 100,836 rows, kept 99,032, dropped 1,804 (missing id 1,804); faults found, a row "
+        "may have several: missing id 1,804, off scale 568, duplicate 693"
+    )
+    # The seed's own cleaning keeps the very same rows, in the same order.
+    raw = pd.read_csv(ml_small_dirty / "ratings.csv").drop_duplicates()
+    seed = raw[(raw["rating"] > 0) & (raw["rating"] <= 5)].dropna()
+    r = dataset.ratings
+    np.testing.assert_array_equal(r["user_id"].to_numpy(), seed["userId"].to_numpy())
+    np.testing.assert_array_equal(r["item_id"].to_numpy(), seed["movieId"].to_numpy())
+    np.testing.assert_array_equal(r["rating"].to_numpy(), seed["rating"].to_numpy(np.float32))
+    np.testing.assert_array_equal(r["timestamp"].to_numpy(), seed["timestamp"].to_numpy())
+    # ... and so the seed's split, row for row.
+    split = seed1_split(r)
+    assert (len(split.train), len(split.test)) == (89_128, 9_904)
+    shuffled = seed.sample(frac=1, random_state=42)
+    np.testing.assert_array_equal(
+        split.train["timestamp"].to_numpy(), shuffled["timestamp"].to_numpy()[:89_128]
+    )
+    np.testing.assert_array_equal(
+        split.test["user_id"].to_numpy(), shuffled["userId"].to_numpy()[89_128:]
+    )
+
+
+@pytest.mark.real_data
+def test_the_dirty_copy_in_strict_mode_stops_at_its_first_missing_user(ml_small_dirty):
+    raw = pd.read_csv(ml_small_dirty / "ratings.csv")
+    first = int(np.flatnonzero(raw["userId"].isna().to_numpy())[0])
+    with pytest.raises(BadRowError) as error:
+        load(ml_small_dirty, strict=True)
+    assert error.value.line == first + 2  # the header is line 1
+    assert error.value.path == str(ml_small_dirty / "ratings.csv")
+    assert error.value.reason.startswith("missing user or movie id (user_id=missing, ")
+
+
+@pytest.mark.real_data
+def test_the_genuine_small_release_is_clean(ml_small):
+    dataset = load(ml_small, cache=False)
+    assert dataset.report.rows_read == dataset.report.rows_kept == 100_836
+    assert dataset.report.problems == {}
+    described = dataset.describe()
+    assert (described["users"], described["movies_rated"], described["movies_in_catalogue"]) == (
+        610, 9_724, 9_742
+    )  # fmt: skip
+
+
+def test_large_columns_are_cleaned_like_a_brute_force_reference():
+    """Past the block sizes the cleaning works in (2**20 rows), faults are found everywhere."""
+    rng = np.random.default_rng(5)
+    n = 1_200_000
+    raw = {
+        "user_id": rng.integers(0, 50_000, n).astype(np.int32),
+        "item_id": rng.integers(1, 2_001, n).astype(np.int32),  # 2,000 is not in the catalogue
+        "rating": rng.choice(np.array([0.5, 1, 3.5, 5, 5.5, 2.25], np.float32), n,
+                             p=[0.2, 0.3, 0.3, 0.19, 0.005, 0.005]),
+        "timestamp": rng.integers(0, 10**9, n),
+    }  # fmt: skip
+    known = np.arange(1, 2_000)
+    ratings, report = clean_ratings(raw, HALF_STARS, source="big", locate=lambda r: ("big", r),
+                                    known_items=known)  # fmt: skip
+    frame = pd.DataFrame(raw)
+    off = ~frame["rating"].isin([0.5, 1, 3.5, 5])
+    unknown = ~off & (frame["item_id"] == 2_000)
+    valid = frame[~off & ~unknown]
+    superseded = reference_superseded(*(valid[c].to_numpy() for c in
+                                        ["user_id", "item_id", "timestamp"]))  # fmt: skip
+    assert report.dropped == {"off_scale": int(off.sum()), "unknown_item": int(unknown.sum()),
+                              "duplicate": int(superseded.sum())}  # fmt: skip
+    assert off[2**20 :].sum() > 500 and unknown[2**20 :].sum() > 20  # past the first block
+    np.testing.assert_array_equal(ratings["timestamp"].to_numpy(),
+                                  valid["timestamp"].to_numpy()[~superseded])  # fmt: skip

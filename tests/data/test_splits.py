@@ -1,0 +1,157 @@
+"""Splits (SPEC §2.5): temporal by date or fraction, random by seed, per-user last-k, k-fold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data.splits import (
+    SPLITS,
+    kfold_splits,
+    make_splits,
+    random_split,
+    seed1_split,
+    temporal_split,
+    user_last_split,
+)
+from recsys.errors import ConfigError
+
+DAY = 86_400
+
+
+def day(date: str) -> int:
+    return int(pd.Timestamp(date, tz="UTC").timestamp())
+
+
+@pytest.fixture
+def ratings() -> pd.DataFrame:
+    """200 ratings by 20 users over 10 days (20 a day), shuffled, with a row id to follow."""
+    rng = np.random.default_rng(3)
+    n = 200
+    frame = pd.DataFrame({
+        "user_id": rng.integers(1, 21, n).astype(np.int32),
+        "item_id": rng.integers(1, 51, n).astype(np.int32),
+        "rating": rng.integers(1, 6, n).astype(np.float32),
+        "timestamp": day("2005-01-01") + np.repeat(np.arange(10), 20) * DAY
+                     + rng.integers(0, DAY, n),
+    })  # fmt: skip
+    frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    return frame.assign(row=np.arange(n))
+
+
+def test_temporal_split_by_a_cutoff_date(ratings):
+    split = temporal_split(ratings, cutoff="2005-01-08")
+    assert len(split.train) == 140 and len(split.test) == 60  # days 1-7 | days 8-10
+    assert split.train["timestamp"].max() < day("2005-01-08") <= split.test["timestamp"].min()
+    assert sorted([*split.train["row"], *split.test["row"]]) == list(range(200))
+    assert split.train["row"].is_monotonic_increasing  # file order kept
+    assert split.info["cutoff"] == "2005-01-08"
+
+
+def test_temporal_split_by_a_fraction_cuts_at_a_whole_day(ratings):
+    split = temporal_split(ratings, test_fraction=0.3)
+    assert split.info["cutoff"] == "2005-01-08" and len(split.test) == 60
+    # The 10 % default: the last day, whose 20 ratings are kept together.
+    assert len(temporal_split(ratings).test) == 20
+
+
+def test_temporal_split_reports_cold_test_ratings():
+    ratings = pd.DataFrame(
+        {
+            "user_id": [1, 1, 2, 1, 3],
+            "item_id": [1, 2, 1, 3, 1],
+            "rating": [4.0] * 5,
+            "timestamp": [day("2005-01-01")] * 3 + [day("2005-02-01")] * 2,
+        }
+    )
+    split = temporal_split(ratings, cutoff="2005-01-15")
+    # (1, 3): movie 3 unseen; (3, 1): user 3 unseen.
+    assert split.cold_mask().tolist() == [True, True]
+    assert split.describe()["n_test_cold"] == 2
+
+
+def test_temporal_split_refuses_an_empty_period(ratings):
+    with pytest.raises(ConfigError, match="leaves one period empty"):
+        temporal_split(ratings, cutoff="2010-01-01")
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        temporal_split(ratings, test_fraction=1.5)
+
+
+def test_random_split_is_reproducible_by_seed(ratings):
+    a = random_split(ratings, test_fraction=0.25, seed=7)
+    b = random_split(ratings, test_fraction=0.25, seed=7)
+    c = random_split(ratings, test_fraction=0.25, seed=8)
+    assert len(a.train) == 150 and len(a.test) == 50
+    pd.testing.assert_frame_equal(a.test, b.test)
+    assert a.test["row"].tolist() != c.test["row"].tolist()
+    assert sorted([*a.train["row"], *a.test["row"]]) == list(range(200))
+    expected = np.random.default_rng(7).permutation(200)[-50:]  # the documented recipe
+    assert a.test["row"].tolist() == expected.tolist()
+
+
+def test_seed1_split_is_pandas_sample_with_random_state_42(ratings):
+    split = seed1_split(ratings)
+    shuffled = ratings.sample(frac=1, random_state=42)
+    assert split.train["row"].tolist() == shuffled["row"].tolist()[:180]
+    assert split.test["row"].tolist() == shuffled["row"].tolist()[180:]
+
+
+def test_user_last_holds_out_each_users_latest_but_keeps_one_in_training():
+    ratings = pd.DataFrame({
+        "user_id":   [1, 1, 1, 1, 2, 2, 3, 1],
+        "item_id":   [1, 2, 3, 4, 1, 2, 1, 5],
+        "rating":    [1.0] * 8,
+        "timestamp": [10, 40, 20, 30, 5, 5, 1, 40],  # user 1 ties at 40: file order breaks it
+    })  # fmt: skip
+    split = user_last_split(ratings, k=2)
+
+    # User 1: by time items 1, 3, 4, 2, 5 -> last two are 2 and 5. User 2: one of two held
+    # (the later row). User 3: one rating, kept in training.
+    def pairs(frame):
+        return sorted(zip(frame["user_id"], frame["item_id"], strict=True))
+
+    assert pairs(split.test) == [(1, 2), (1, 5), (2, 2)]
+    assert pairs(split.train) == [
+        (1, 1), (1, 3), (1, 4), (2, 1), (3, 1)
+    ]  # fmt: skip
+    with pytest.raises(ConfigError):
+        user_last_split(ratings, k=0)
+
+
+def test_user_last_on_random_data_against_brute_force(ratings):
+    split = user_last_split(ratings, k=9)
+    assert set(split.train["user_id"]) == set(ratings["user_id"])  # everyone keeps one
+    for user, group in ratings.groupby("user_id"):
+        by_time = group.sort_values(["timestamp", "row"])
+        held = by_time["row"].tolist()[-min(9, len(group) - 1) :] if len(group) > 1 else []
+        assert sorted(split.test.loc[split.test["user_id"] == user, "row"]) == sorted(held)
+
+
+def test_kfold_tests_every_rating_exactly_once(ratings):
+    splits = list(kfold_splits(ratings, folds=3, seed=1))
+    assert [len(s.test) for s in splits] == [67, 67, 66]
+    tested = np.concatenate([s.test["row"].to_numpy() for s in splits])
+    assert sorted(tested.tolist()) == list(range(200))
+    for s in splits:
+        assert len(s.train) + len(s.test) == 200
+        assert not set(s.train["row"]) & set(s.test["row"])
+    again = list(kfold_splits(ratings, folds=3, seed=1))
+    assert all(a.test["row"].tolist() == b.test["row"].tolist()
+               for a, b in zip(splits, again, strict=True))  # fmt: skip
+    with pytest.raises(ConfigError):
+        next(kfold_splits(ratings, folds=1))
+
+
+def test_make_splits_names_every_split(ratings):
+    made = {name: make_splits(ratings, name, folds=4, seed=7, cutoff="2005-01-08", last_k=2)
+            for name in SPLITS}  # fmt: skip
+    assert [len(made[name]) for name in SPLITS] == [1, 1, 1, 1, 4]
+    pd.testing.assert_frame_equal(made["seed1"][0].test, seed1_split(ratings).test)
+    pd.testing.assert_frame_equal(made["temporal"][0].test,
+                                  temporal_split(ratings, cutoff="2005-01-08").test)  # fmt: skip
+    pd.testing.assert_frame_equal(made["random"][0].test, random_split(ratings, seed=7).test)
+    pd.testing.assert_frame_equal(made["user-last"][0].test, user_last_split(ratings, k=2).test)
+    assert [s.name for s in made["kfold"]] == ["kfold-0", "kfold-1", "kfold-2", "kfold-3"]
+    with pytest.raises(ConfigError, match="unknown split 'holdout'; choose from seed1"):
+        make_splits(ratings, "holdout")
