@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from recsys.errors import RecsysError
+from recsys.errors import ConfigError, RecsysError
 
 log = logging.getLogger("recsys")
 
@@ -21,12 +21,45 @@ def _data_argument(parser: argparse.ArgumentParser, required: bool = True) -> No
     )
     parser.add_argument("--format", default="auto", help="force a format instead of detecting it")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad row")
+    _generic_arguments(parser)
+
+
+def _generic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--columns", metavar="USER,ITEM,RATING[,TIME]",
+                        help="a generic table's column names (else found by the usual names)")
+    parser.add_argument("--scale", metavar="LOW,HIGH[,STEP]",
+                        help="a generic table's rating scale (default 0.5,5,0.5)")  # fmt: skip
+
+
+def _load_options(args: argparse.Namespace) -> dict:
+    """`load` keywords from the data arguments; --columns or --scale mean a generic table."""
+    options = {"format": args.format, "strict": args.strict}
+    if args.columns is None and args.scale is None:
+        return options
+    from recsys.data.generic import Columns
+    from recsys.data.schema import HALF_STARS, RatingScale
+
+    names = [n.strip() or None for n in args.columns.split(",")] if args.columns else []
+    if args.columns and len(names) not in (3, 4):
+        raise ConfigError(f"--columns {args.columns!r}: give USER,ITEM,RATING[,TIME]")
+    scale = HALF_STARS
+    if args.scale:
+        try:
+            low, high, *step = (float(v) for v in args.scale.split(","))
+            if len(step) > 1 or low >= high:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"--scale {args.scale!r}: give LOW,HIGH[,STEP]") from None
+        scale = RatingScale(low, high, step[0] if step else None)
+    options["columns"] = Columns(*names, scale=scale)
+    options["format"] = "generic" if args.format == "auto" else args.format
+    return options
 
 
 def _load(args: argparse.Namespace):
     from recsys.data.loading import load_or_demo
 
-    return load_or_demo(args.data, format=args.format, strict=args.strict)
+    return load_or_demo(args.data, **_load_options(args))
 
 
 def _progress_bar(total: int | None, unit: str = "B"):
@@ -53,10 +86,10 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from recsys.data.loading import load
+    from recsys.data.loading import load_or_demo
     from recsys.data.sampling import sample, write_sample
 
-    source = load(args.source, format=args.format, strict=args.strict)
+    source = load_or_demo(args.source, **_load_options(args))
     params = {
         "n_movies": args.movies, "min_ratings": args.min_ratings, "seed": args.seed,
         "start": args.start, "end": args.end,
@@ -68,7 +101,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_split(args: argparse.Namespace) -> None:
-    from recsys.evaluation.protocols import make_splits
+    from recsys.data.splits import make_splits
 
     dataset = _load(args)
     out = Path(args.out)
@@ -173,7 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    from recsys.evaluation.protocols import SPLITS
+    from recsys.data.splits import SPLITS  # not evaluation's: that imports every model
 
     parser.add_argument("--split", choices=SPLITS, default=default)
     parser.add_argument("--test-fraction", type=float, default=0.1)
@@ -202,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_synth)
 
     p = commands.add_parser("sample", help="sample movies and their raters into a Netflix layout")
-    p.add_argument("source", help="data folder, archive or file to sample from")
+    p.add_argument("source", help="data folder, archive or file to sample from, or 'demo'")
     p.add_argument("out", help="folder to write")
     p.add_argument("--movies", type=int, default=100)
     p.add_argument("--min-ratings", type=int, default=2)
@@ -211,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="keep ratings before this date first")
     p.add_argument("--format", default="auto")
     p.add_argument("--strict", action="store_true")
+    _generic_arguments(p)
     p.set_defaults(run=cmd_sample)
 
     p = commands.add_parser("split", help="write train/test CSVs of a split")
