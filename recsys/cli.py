@@ -156,7 +156,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     folder = train_artifact(
         args.data, args.model, Path(args.out), evaluate=not args.no_evaluate,
-        load_options={"format": args.format, "strict": args.strict}, **_params(args.param),
+        load_options=_load_options(args), **_params(args.param),
     )  # fmt: skip
     print(f"saved {args.model} to {folder}")
 

@@ -9,51 +9,17 @@ import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
-import pandas as pd
 
 from recsys.data.dataset import Dataset
 from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
-from recsys.data.splits import (
-    Split,
-    kfold_splits,
-    random_split,
-    seed1_split,
-    temporal_split,
-    user_last_split,
-)
-from recsys.errors import ConfigError
+from recsys.data.splits import Split, make_splits
 from recsys.evaluation.metrics import coverage, mae, ranking_metrics, rmse
 from recsys.models.base import Recommender
 from recsys.models.registry import make_model
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("seed1", "temporal", "random", "user-last", "kfold")
 ACTIVITY_BINS = (0, 20, 50, 100, 200, 500, np.inf)
-
-
-def make_splits(
-    ratings: pd.DataFrame,
-    split: str,
-    *,
-    test_fraction: float = 0.1,
-    folds: int = 5,
-    seed: int = 0,
-    cutoff: str | None = None,
-    last_k: int = 9,
-) -> list[Split]:
-    """The split(s) a protocol name asks for (several for k-fold)."""
-    if split == "seed1":
-        return [seed1_split(ratings)]
-    if split == "temporal":
-        return [temporal_split(ratings, cutoff=cutoff, test_fraction=test_fraction)]
-    if split == "random":
-        return [random_split(ratings, test_fraction=test_fraction, seed=seed)]
-    if split == "user-last":
-        return [user_last_split(ratings, k=last_k)]
-    if split == "kfold":
-        return list(kfold_splits(ratings, folds=folds, seed=seed))
-    raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
 
 
 def score_model(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recsys.data.loading import load
-from recsys.evaluation.protocols import make_splits, score_model
+from recsys.data.splits import make_splits
+from recsys.evaluation.protocols import score_model
 from recsys.models.registry import make_model
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
