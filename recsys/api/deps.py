@@ -3,10 +3,12 @@
 All are ``async def``: they only read state, and a plain ``def`` would cost a hop to the
 thread pool on every request."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import numpy as np
 from fastapi import Depends, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from recsys.config import Settings, get_settings
 from recsys.service import Recommendations
@@ -24,6 +26,17 @@ async def get_settings_of_app(request: Request) -> Settings:
 
 
 ServiceDep = Annotated[Recommendations, Depends(get_service)]
+
+T = TypeVar("T")
+
+
+async def scored(service: Recommendations, work: Callable[..., T], *args, **kwargs) -> T:
+    """Run work that scores with the model: in place when scoring is one matrix-vector product
+    (a hop to the thread pool would cost more than the work), else in a worker thread, so a
+    model that computes features per request never holds up the event loop."""
+    if service.scores_by_product:
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 
 MAX_OFFSET = 1_000_000

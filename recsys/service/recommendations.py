@@ -204,6 +204,12 @@ class Recommendations:
         return mask
 
     # -- scores --------------------------------------------------------------------------
+    @property
+    def scores_by_product(self) -> bool:
+        """Whether a user's scores are one matrix-vector product (a bilinear model), tens of
+        microseconds; other models compute features for every movie, milliseconds or more."""
+        return self._item_vectors is not None
+
     def score_items(self, user: int) -> np.ndarray:
         """Every item's score for a user index (a fresh float32 array)."""
         if self._item_vectors is not None:

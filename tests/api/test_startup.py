@@ -15,7 +15,8 @@ from recsys.config import Settings
 from recsys.data.synthetic import synthesize
 from recsys.errors import ArtifactError
 from recsys.models.persistence import load_model
-from recsys.service import load_artifact, load_service
+from recsys.models.registry import make_model
+from recsys.service import load_artifact, load_service, save_artifact
 
 
 def test_nothing_set_serves_the_demo_data_and_caches_the_trained_model(tmp_path, dataset):
@@ -47,6 +48,24 @@ def test_a_data_folder_is_trained_on_at_start_up(tmp_path):
     (folder,) = (tmp_path / "cache").iterdir()
     model = load_model(folder)  # the artifact holds the model itself
     assert [i["id"] for i in top] == model.recommend(user, 5)[0].tolist()
+
+
+def test_a_model_scored_by_features_serves_what_the_model_says(tmp_path):
+    # item-knn has no bilinear form: its scoring runs in worker threads, through the model.
+    dataset = synthesize(4_000, n_users=80, n_movies=120, seed=6)
+    model = make_model("item-knn").fit(dataset)
+    folder = save_artifact(model, dataset, tmp_path / "knn")
+    user, movie = (int(v) for v in dataset.ratings[["user_id", "item_id"]].iloc[3])
+    with TestClient(create_app(Settings(model=folder))) as client:
+        assert client.get("/v1/model").json()["scorer"] == "model"
+        items = client.get(f"/recommendations/{user}").json()["items"]
+        assert [int(i["id"]) for i in items] == model.recommend(user, 10)[0].tolist()
+        page = client.get(f"/v1/users/{user}/recommendations", params={"n": 3, "offset": 2})
+        assert [i["id"] for i in page.json()["items"]] == model.recommend(user, 5)[0][2:].tolist()
+        rating = client.get(f"/predictions/{user}/{movie}").json()["rating"]
+        assert rating == pytest.approx(float(model.predict([user], [movie]).rating[0]), abs=1e-4)
+        similar = client.get(f"/v1/movies/{movie}/similar", params={"n": 5}).json()["items"]
+        assert len(similar) == 5 and movie not in [i["id"] for i in similar]
 
 
 def test_a_missing_data_folder_stops_start_up(tmp_path):

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from recsys.api import payloads
-from recsys.api.deps import FiltersDep, ServiceDep, page_params
+from recsys.api.deps import FiltersDep, ServiceDep, page_params, scored
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Movie, MovieList
@@ -59,7 +59,8 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         """By cosine similarity of the model's movie factors (or, for models without factors,
         of who rated them); `score` is the similarity. A movie without ratings gets 404."""
         n, offset = page
-        ranked = service.similar(movie_id, n, offset=offset, candidates=candidates)
+        ranked = await scored(service, service.similar, movie_id, n, offset=offset,
+                              candidates=candidates)  # fmt: skip
         return JSONBytes(payloads.ranked_movies(service, ranked, n, offset))
 
     return router

@@ -11,7 +11,7 @@ from fastapi.openapi.constants import REF_PREFIX
 from starlette.concurrency import run_in_threadpool
 
 from recsys.api import payloads
-from recsys.api.deps import ServiceDep, SettingsDep
+from recsys.api.deps import ServiceDep, SettingsDep, scored
 from recsys.api.errors import NOT_FOUND, TOO_LARGE, UNPROCESSABLE, BatchTooLarge
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Prediction, PredictionRequest, Predictions
@@ -35,7 +35,7 @@ async def predict_one(
 ) -> JSONBytes:
     """The model's rating for the pair, clipped to the scale. A user or movie the model does
     not know gets 404 (the batch endpoint predicts those with the baseline instead)."""
-    rating, fallback = service.predict_one(user_id, movie_id)
+    rating, fallback = await scored(service, service.predict_one, user_id, movie_id)
     user = service.users.ids[service.user_index(user_id)].item()
     movie = service.items.ids[service.item_index(movie_id)].item()
     return JSONBytes(

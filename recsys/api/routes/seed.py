@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from recsys.api import payloads
-from recsys.api.deps import ServiceDep
+from recsys.api.deps import ServiceDep, scored
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Feature, SeedRecommendations, SeedRecommendationsWithMetadata
@@ -39,7 +39,7 @@ async def recommendations(
     (predicted rating); with `returnMetadata=true` the ids are numbers and each item has
     `title`, `genres` and `year`. An unknown user gets 404, or with `fallback=popular` the
     most-rated movies and `"fallback": true`."""
-    ranked = service.recommend(user_id, SEED_N, fallback=fallback)
+    ranked = await scored(service, service.recommend, user_id, SEED_N, fallback=fallback)
     items = payloads.seed_items(service, ranked, returnMetadata)
     return JSONBytes({"items": items, "fallback": ranked.fallback})
 

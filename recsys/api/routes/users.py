@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from recsys.api import payloads
-from recsys.api.deps import FiltersDep, ServiceDep, page_params
+from recsys.api.deps import FiltersDep, ServiceDep, page_params, scored
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import ClosestRaters, MovieList, UserHistory
@@ -39,9 +39,9 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         """The `n` best movies after `offset` by predicted rating, optionally of some genres
         and released within a year range."""
         n, offset = page
-        ranked = service.recommend(
-            user_id, n, offset=offset, exclude_seen=exclude_seen, candidates=candidates,
-            fallback=fallback,
+        ranked = await scored(
+            service, service.recommend, user_id, n, offset=offset, exclude_seen=exclude_seen,
+            candidates=candidates, fallback=fallback,
         )  # fmt: skip
         return JSONBytes(payloads.ranked_movies(service, ranked, n, offset))
 
