@@ -4,7 +4,8 @@ descent.
 This is what the MovieLens seed's RecommenderNet meant to be: its ``tf.tensordot(u, m, 2)``
 summed the products over the whole batch, one number added to every row, so its model was in
 effect bias-only. Here the dot product is per (user, movie) row. SGD was chosen over ALS by
-benchmark (benchmarks/models.py): on ml-latest-small it reaches a lower RMSE in less time.
+benchmark (`benchmarks/models.py als`): on the seed's split the best biased ALS is within 0.002
+RMSE of it (0.826 against 0.828 on warm test ratings) but takes ten times as long to fit.
 """
 
 from __future__ import annotations
