@@ -26,6 +26,7 @@ async def get_settings_of_app(request: Request) -> Settings:
 
 
 ServiceDep = Annotated[Recommendations, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 
 T = TypeVar("T")
 
@@ -37,7 +38,7 @@ async def scored(service: Recommendations, work: Callable[..., T], *args, **kwar
     if service.scores_by_product:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
-SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+
 
 MAX_OFFSET = 1_000_000
 

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER, RatingScale, ratings_frame
+from recsys.data.schema import (
+    ITEM,
+    RATING,
+    TIMESTAMP,
+    USER,
+    RatingScale,
+    blockwise,
+    ratings_frame,
+)
 from recsys.errors import BadRowError
 
 log = logging.getLogger(__name__)
@@ -139,15 +147,6 @@ def as_numbers(values):
     return numbers, missing, ~missing & ~np.isfinite(numbers)
 
 
-def _isin(values: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """np.isin a block at a time: its temporaries stay small beside 100 M ids."""
-    out = np.empty(len(values), bool)
-    block = 1 << 20
-    for lo in range(0, len(values), block):
-        out[lo : lo + block] = np.isin(values[lo : lo + block], known)
-    return out
-
-
 def _either(*masks: np.ndarray | None) -> np.ndarray | None:
     present = [m for m in masks if m is not None]
     return np.logical_or.reduce(present) if present else None
@@ -193,7 +192,7 @@ def clean_ratings(
     rating_unreadable = _either(rating_missing, rating_bad)
     faults["off_scale"] = off & ~rating_unreadable if rating_unreadable is not None else off
     if known_items is not None:
-        unknown = ~_isin(item, known_items)
+        unknown = ~blockwise(item, lambda part: np.isin(part, known_items))
         item_unreadable = _either(item_missing, item_bad)
         readable = ~item_unreadable if item_unreadable is not None else True
         faults["unknown_item"] = unknown & readable

@@ -7,6 +7,7 @@ Ratings: ``user_id``, ``item_id`` (raw ids as the source wrote them: integers, o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 USER, ITEM, RATING, TIMESTAMP = "user_id", "item_id", "rating", "timestamp"
 RATING_COLUMNS = [USER, ITEM, RATING, TIMESTAMP]
 MOVIE_COLUMNS = [ITEM, "title", "year", "genres"]
+BLOCK = 1 << 20  # rows a blockwise check holds temporaries for
 
 
 @dataclass(frozen=True)
@@ -28,24 +30,31 @@ class RatingScale:
     def contains(self, values: np.ndarray) -> np.ndarray:
         """Mask of the values on the scale (NaN is not)."""
         values = np.asarray(values)
-        flat = values.reshape(-1)
-        inside = np.empty(len(flat), bool)
-        block = 1 << 20  # float64 temporaries a block at a time: memory stays flat
-        for lo in range(0, len(flat), block):
-            part = flat[lo : lo + block].astype(np.float64)
-            ok = (part >= self.low) & (part <= self.high)
-            if self.step:
-                part -= self.low
-                part /= self.step
-                ok &= np.abs(part - np.round(part)) < 1e-6
-            inside[lo : lo + block] = ok
-        return inside.reshape(values.shape)
+        return blockwise(values.reshape(-1), self._contains).reshape(values.shape)
+
+    def _contains(self, part: np.ndarray) -> np.ndarray:
+        part = part.astype(np.float64)
+        inside = (part >= self.low) & (part <= self.high)
+        if self.step:
+            part -= self.low
+            part /= self.step
+            inside &= np.abs(part - np.round(part)) < 1e-6
+        return inside
 
     def clip(self, values: np.ndarray) -> np.ndarray:
         return np.clip(values, self.low, self.high)
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "step": self.step}
+
+
+def blockwise(values: np.ndarray, mask_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``mask_of`` applied to a block of a 1-d array at a time, so its temporaries stay small
+    beside 100 M ratings."""
+    out = np.empty(len(values), bool)
+    for lo in range(0, len(values), BLOCK):
+        out[lo : lo + BLOCK] = mask_of(values[lo : lo + BLOCK])
+    return out
 
 
 HALF_STARS = RatingScale(0.5, 5.0, 0.5)
