@@ -13,12 +13,16 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.constants import REF_PREFIX
-from fastapi.openapi.utils import get_openapi
+from fastapi.openapi.utils import (
+    get_openapi,
+    validation_error_definition,
+    validation_error_response_definition,
+)
 
 import recsys
 from recsys.api import errors
 from recsys.api.metrics import Metrics, MetricsMiddleware
-from recsys.api.routes import movies, predictions, seed, system, users
+from recsys.api.routes import browse, docs, movies, pages, predictions, seed, system, users
 from recsys.config import Settings, get_settings
 from recsys.errors import RecsysError
 from recsys.service import Recommendations, load_service
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
         # Prometheus metrics (/metrics) instead of FastAPI's OpenTelemetry, which costs time on
         # every request even with no exporter configured.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        docs_url=None,  # /docs and /redoc come from routes.docs, with assets served here
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -85,6 +91,9 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
     app.include_router(users.build_router(limits.max_n))
     app.include_router(movies.build_router(limits.max_n))
     app.include_router(system.router)
+    app.include_router(browse.build_router(limits.max_n))
+    app.include_router(docs.build_router(app.title))
+    app.include_router(pages.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)
     return app
@@ -100,6 +109,10 @@ def _openapi(app: FastAPI) -> dict:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(body.pop("$defs", {}))
         components["PredictionRequest"] = body
+        # Every route declares its own 422, so FastAPI never adds the schemas it refers to
+        # (ReDoc stops at a dangling reference).
+        components.setdefault("HTTPValidationError", validation_error_response_definition)
+        components.setdefault("ValidationError", validation_error_definition)
         app.openapi_schema = schema
     return app.openapi_schema
 

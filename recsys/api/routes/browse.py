@@ -1,0 +1,84 @@
+"""/v1/users and /v1/movies as lists: find a user by id, a movie by title (the web page's
+pickers). Paged like every /v1 list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from recsys.api import browse
+from recsys.api.deps import ServiceDep, page_params
+from recsys.api.errors import UNPROCESSABLE
+from recsys.api.payloads import JSONBytes
+from recsys.api.schemas import RawId
+
+
+class UserEntry(BaseModel):
+    id: RawId
+    ratings: int = Field(description="number of training ratings")
+
+
+class UserList(BaseModel):
+    items: list[UserEntry]
+    n: int
+    offset: int
+    total: int = Field(description="users that matched (for paging)")
+
+
+class CatalogueMovie(BaseModel):
+    id: RawId
+    title: str | None
+    year: int | None
+    genres: list[str]
+    ratings: int = Field(description="number of training ratings")
+
+
+class CatalogueMovieList(BaseModel):
+    items: list[CatalogueMovie]
+    n: int
+    offset: int
+    total: int = Field(description="movies that matched (for paging)")
+
+
+TITLE_WORDS = "words the title holds, in any order, ignoring case and accents"
+
+
+def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
+    """The routes, with `n` bounded by ``max_n`` (RECSYS_MAX_N)."""
+    router = APIRouter(prefix=prefix, tags=["browse"], default_response_class=JSONBytes)
+    Page = Annotated[tuple[int, int], Depends(page_params(max_n))]
+
+    @router.get(
+        "/users",
+        response_model=UserList,
+        responses=UNPROCESSABLE,
+        summary="Users of the training data, most active first",
+    )
+    async def users(
+        service: ServiceDep,
+        page: Page,
+        q: Annotated[str | None, Query(max_length=40, description="ids starting with this")] = None,
+    ) -> JSONBytes:
+        n, offset = page
+        found = browse.list_users(service, q, n, offset)
+        items = browse.user_entries(service, found)
+        return JSONBytes({"items": items, "n": n, "offset": offset, "total": found.total})
+
+    @router.get(
+        "/movies",
+        response_model=CatalogueMovieList,
+        responses=UNPROCESSABLE,
+        summary="Movies of the catalogue by title, most rated first",
+    )
+    async def movies(
+        service: ServiceDep,
+        page: Page,
+        q: Annotated[str, Query(min_length=1, max_length=200, description=TITLE_WORDS)],
+    ) -> JSONBytes:
+        n, offset = page
+        found = await run_in_threadpool(browse.search_movies, service, q, n, offset)
+        items = browse.movie_entries(service, found)
+        return JSONBytes({"items": items, "n": n, "offset": offset, "total": found.total})
+
+    return router

@@ -1,0 +1,123 @@
+"""A real uvicorn process serving a small model (the API tests' artifact: mf on the demo data)
+and Debian's chromium driven by Playwright. Without chromium or Playwright these tests skip,
+unless RECSYS_REQUIRE_BROWSER is set (CI), where they fail instead.
+
+Screenshots go to test-output/browser/ (or $RECSYS_TEST_OUTPUT/browser/), which git ignores.
+Every request a page makes is watched: one to another host fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.api.conftest import artifact, dataset, model  # noqa: F401 (the shared fixtures)
+from tests.api.test_server_process import start, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+def _unavailable(reason: str):
+    if os.environ.get("RECSYS_REQUIRE_BROWSER"):  # CI: the browser tests must run, not skip
+        pytest.fail(f"RECSYS_REQUIRE_BROWSER is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    base = Path(os.environ.get("RECSYS_TEST_OUTPUT", ROOT / "test-output"))
+    folder = base / "browser"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server(artifact):  # noqa: F811
+    process, url = start({"RECSYS_MODEL": str(artifact)})
+    try:
+        wait_ready(process, url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (poetry install --with dev)")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser tab on the server: opens paths, takes named screenshots, and records what
+    went wrong (requests to other hosts, script errors)."""
+
+    def __init__(self, browser, server: str, screenshots: Path, name: str, viewport: dict):
+        self.server = server
+        self.folder = screenshots
+        self.name = name
+        self.context = browser.new_context(viewport=viewport, base_url=server)
+        self.page = self.context.new_page()
+        self.elsewhere: list[str] = []
+        self.script_errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.script_errors.append(str(error)))
+        self.context.route("**/*", self._only_the_server)
+
+    def _only_the_server(self, route):
+        here = urlsplit(self.server).netloc
+        url = route.request.url
+        if urlsplit(url).netloc == here or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.elsewhere.append(url)
+            route.abort()
+
+    def open(self, path: str):
+        self.page.goto(path)
+        return self.page
+
+    def shot(self, label: str, full_page: bool = True) -> Path:
+        path = self.folder / f"{self.name}-{label}.png"
+        self.page.screenshot(path=path, full_page=full_page)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server, screenshots, request):
+    opened = []
+
+    def make(viewport: dict = DESKTOP) -> Visit:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name.removeprefix("test_")).strip("-")
+        tab = Visit(browser, server, screenshots, name, viewport)
+        opened.append(tab)
+        return tab
+
+    yield make
+    for tab in opened:
+        tab.close()
+        assert tab.elsewhere == [], f"requests to other hosts: {tab.elsewhere}"
+        assert tab.script_errors == [], f"script errors: {tab.script_errors}"
