@@ -42,4 +42,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD python -c "import sys, urllib.request; \
 sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=2).status != 200)"
-CMD ["uvicorn", "server:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# recsys serve, not uvicorn server:app: only it applies the connection limits (README "Limits and
+# security"): request head size, header and idle timeouts, connection and concurrency caps.
+CMD ["recsys", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -193,16 +193,16 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve with every limit of the settings (recsys.api.serving), not uvicorn's defaults."""
     import os
-
-    import uvicorn
 
     if args.model:
         os.environ["RECSYS_MODEL"] = args.model
     if args.data:
         os.environ["RECSYS_DATA"] = args.data
-    uvicorn.run("recsys.api.app:create_app", factory=True, host=args.host, port=args.port,
-                log_level="info")  # fmt: skip
+    from recsys.api.serving import serve
+
+    serve(args.host, args.port, access_log=args.access_log)
 
 
 def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--model", help="a trained artifact folder (RECSYS_MODEL)")
     p.add_argument("--data", help="a data set to train on at start-up (RECSYS_DATA)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(run=cmd_serve)
     return parser
 

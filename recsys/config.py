@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+KIB = 1024
 
 
 class Settings(BaseSettings):
@@ -23,7 +26,53 @@ class Settings(BaseSettings):
         None, description="where a model trained at start-up is kept for the next start"
     )
     max_batch: int = Field(10_000, description="most (user, movie) pairs in one POST /predictions")
-    max_n: int = Field(100, description="most items one list may ask for")
+    max_n: int = Field(100, ge=1, description="most items one list may ask for")
+
+    # -- limits of the HTTP service (README "Limits and security") --------------------------
+    # Bodies, query values and CORS hold however the app is served; the connection limits
+    # (head, timeouts of headers and idle connections, connections, concurrency, shutdown)
+    # need the server `recsys serve` runs (recsys.api.protocol).
+    max_body_bytes: int = Field(
+        2048 * KIB, ge=1, description="most bytes of a request body, however it is sent (413)"
+    )
+    max_url_bytes: int = Field(8 * KIB, ge=64, description="longest request target (414)")
+    max_header_bytes: int = Field(
+        16 * KIB, ge=256, description="most bytes of all request headers together (431)"
+    )
+    max_headers: int = Field(100, ge=1, description="most request headers (431)")
+    max_query_values: int = Field(
+        32, ge=1, description="most values of one repeated query parameter, e.g. genre (422)"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds from a request's first byte to its last header (408)"
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds from the end of the headers to the end of the body (408)"
+    )
+    idle_timeout: float = Field(
+        5.0, gt=0, description="seconds a connection may wait, idle, for its next request"
+    )
+    drain_timeout: float = Field(
+        2.0, ge=0, description="seconds a rejected body is still read and dropped before the "
+        "connection closes (so the client sees the answer)",
+    )
+    max_connections: int = Field(1024, ge=1, description="open connections at once (503)")
+    max_concurrency: int = Field(64, ge=1, description="requests in progress at once (503)")
+    shutdown_timeout: float = Field(
+        10.0, ge=0, description="seconds requests in progress get to finish after SIGTERM"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to call the API from a browser (comma-separated; '*' for "
+        "any); none by default",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @lru_cache

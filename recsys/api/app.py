@@ -21,6 +21,8 @@ from fastapi.openapi.utils import (
 
 import recsys
 from recsys.api import errors
+from recsys.api.cors import add_cors
+from recsys.api.limits import RequestLimits
 from recsys.api.metrics import Metrics, MetricsMiddleware
 from recsys.api.routes import browse, docs, movies, pages, predictions, seed, system, users
 from recsys.config import Settings, get_settings
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
                  info["data"].get("fingerprint"))  # fmt: skip
         yield
 
-    limits = settings or Settings()  # only the limits: paging and batch sizes in the docs
+    limits = settings or Settings()  # only the limits: paging, batch and body sizes, CORS
     app = FastAPI(
         title="recsys",
         version=recsys.__version__,
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
     app.state.service = service
     app.state.metrics = Metrics()
     errors.install(app)
-    app.include_router(seed.router)
+    app.include_router(seed.build_router(limits.max_n))
     app.include_router(predictions.router)
     app.include_router(users.build_router(limits.max_n))
     app.include_router(movies.build_router(limits.max_n))
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
     app.include_router(browse.build_router(limits.max_n))
     app.include_router(docs.build_router(app.title))
     app.include_router(pages.router)
+    app.add_middleware(RequestLimits, settings=limits)  # innermost: body size, time and type
+    add_cors(app, limits.cors_origins)  # outside the limits, so browsers can read their errors
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)
     return app

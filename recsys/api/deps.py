@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import numpy as np
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from recsys.config import Settings, get_settings
 from recsys.service import Recommendations
+from recsys.service.ids import MAX_ID_LENGTH
 
 
 async def get_service(request: Request) -> Recommendations:
@@ -23,6 +25,22 @@ async def get_service(request: Request) -> Recommendations:
 
 async def get_settings_of_app(request: Request) -> Settings:
     return request.app.state.settings or get_settings()
+
+
+# Ids in paths and queries: text, parsed by `recsys.service.ids` like ids in bodies.
+UserId = Annotated[
+    str,
+    Path(max_length=MAX_ID_LENGTH, description="a user id of the training data", examples=["19"]),
+]
+MovieId = Annotated[
+    str,
+    Path(max_length=MAX_ID_LENGTH, description="a movie id of the catalogue", examples=["1"]),
+]
+
+
+def id_query(description: str):
+    """A query parameter holding an id (optional)."""
+    return Query(max_length=MAX_ID_LENGTH, description=description)
 
 
 ServiceDep = Annotated[Recommendations, Depends(get_service)]
@@ -57,9 +75,13 @@ def page_params(max_n: int):
 
 async def filters(
     service: ServiceDep,
+    settings: SettingsDep,
     genre: Annotated[
         list[str] | None,
-        Query(description="keep movies with any of these genres (repeat the parameter)"),
+        Query(
+            description="keep movies with any of these genres (repeat the parameter; "
+            "repeats count once, at most RECSYS_MAX_QUERY_VALUES)"
+        ),
     ] = None,
     year_min: Annotated[
         int | None, Query(ge=0, le=9999, description="released in or after this year")
@@ -68,8 +90,24 @@ async def filters(
         int | None, Query(ge=0, le=9999, description="released in or before this year")
     ] = None,
 ) -> np.ndarray | None:
-    """The candidate mask of the genre and release-year filters (None: no filter)."""
-    return service.candidates(genre, year_min, year_max)
+    """The candidate mask of the genre and release-year filters (None: no filter). A genre no
+    movie has, too many genres, or a year range that ends before it starts are 422."""
+    distinct: dict[str, str] = {}
+    for name in genre or ():
+        distinct.setdefault(name.casefold(), name)
+    genres = list(distinct.values()) or None
+    if genres and len(genres) > settings.max_query_values:
+        raise unprocessable(
+            ("query", "genre"), f"at most {settings.max_query_values} different genres"
+        )
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise unprocessable(("query", "year_min"), "year_min is greater than year_max")
+    return service.candidates(genres, year_min, year_max)
+
+
+def unprocessable(loc: tuple, message: str) -> RequestValidationError:
+    """A 422 in FastAPI's validation-error shape, for a check FastAPI cannot declare."""
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
 
 
 FiltersDep = Annotated[np.ndarray | None, Depends(filters)]

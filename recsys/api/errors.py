@@ -1,9 +1,14 @@
 """Domain errors -> HTTP statuses, as JSON. The only place statuses are chosen for them.
 
-* unknown user, movie or genre (`UnknownIdError`) -> 404 ``{"detail": "unknown user '42'"}``
+* unknown user or movie (`UnknownIdError`) -> 404 ``{"detail": "unknown user '42'"}``
+* a genre filter naming no genre of the catalogue (`UnknownGenreError`) -> 422, like any
+  unusable query value
 * an argument recsys cannot use (`ConfigError`, other `RecsysError`) -> 422, in FastAPI's
   validation-error shape ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``
 * a batch over the limit (`BatchTooLarge`) -> 413 ``{"detail": ...}``
+
+Limits met before a route runs answer in the same ``{"detail": ...}`` shape (`error_body`):
+in `recsys.api.limits` (body size, time and type) and `recsys.api.protocol` (the connection).
 """
 
 from __future__ import annotations
@@ -18,12 +23,18 @@ from starlette.responses import Response
 
 from recsys.api.schemas import Error
 from recsys.errors import RecsysError, UnknownIdError
+from recsys.service import UnknownGenreError
 
 log = logging.getLogger(__name__)
 
 
 class BatchTooLarge(Exception):
     """A request asks for more work than the service allows in one call."""
+
+
+def error_body(detail: str) -> bytes:
+    """The JSON body of every error recsys answers itself: ``{"detail": "..."}``."""
+    return orjson.dumps({"detail": detail})
 
 
 def _json(status: int, content) -> Response:
@@ -36,6 +47,12 @@ async def unknown_id(request: Request, error: UnknownIdError) -> Response:
 
 async def unusable_argument(request: Request, error: RecsysError) -> Response:
     return _json(422, {"detail": [{"loc": ["query"], "msg": str(error), "type": "value_error"}]})
+
+
+async def unknown_genre(request: Request, error: UnknownGenreError) -> Response:
+    return _json(
+        422, {"detail": [{"loc": ["query", "genre"], "msg": str(error), "type": "value_error"}]}
+    )
 
 
 async def too_large(request: Request, error: BatchTooLarge) -> Response:
@@ -53,13 +70,14 @@ async def validation_error(request: Request, error: RequestValidationError) -> R
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownIdError, unknown_id)
+    app.add_exception_handler(UnknownGenreError, unknown_genre)
     app.add_exception_handler(RecsysError, unusable_argument)
     app.add_exception_handler(BatchTooLarge, too_large)
     app.add_exception_handler(RequestValidationError, validation_error)
 
 
 VALIDATION = {"$ref": REF_PREFIX + "HTTPValidationError"}
-NOT_FOUND = {404: {"model": Error, "description": "unknown user, movie or genre"}}
+NOT_FOUND = {404: {"model": Error, "description": "unknown user or movie"}}
 UNPROCESSABLE = {
     422: {"description": "bad parameters", "content": {"application/json": {"schema": VALIDATION}}}
 }

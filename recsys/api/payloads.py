@@ -75,11 +75,17 @@ def history(service: Recommendations, user_id, found: History, offset: int) -> d
     return {"user_id": user_id, "total": found.total, "offset": offset, "items": items}
 
 
-def predictions(user_ids: list, movie_ids: list, rating: np.ndarray, fallback: np.ndarray) -> bytes:
+def predictions(
+    user_ids: list, movie_ids: list, rating: np.ndarray, fallback: np.ndarray,
+    unknown_user: np.ndarray, unknown_movie: np.ndarray,
+) -> bytes:  # fmt: skip
+    """``{"predictions": [...], "count"}``; a pair with an unknown id says which (``unknown``)."""
     ratings = rounded(rating)
     flags = fallback.tolist()
     body = [
         {"user_id": u, "movie_id": m, "rating": r, "fallback": f}
         for u, m, r, f in zip(user_ids, movie_ids, ratings, flags, strict=True)
     ]
+    for k in np.flatnonzero(unknown_user | unknown_movie).tolist():
+        body[k]["unknown"] = ["user"] * bool(unknown_user[k]) + ["movie"] * bool(unknown_movie[k])
     return orjson.dumps({"predictions": body, "count": len(body)})

@@ -5,10 +5,26 @@ The seed endpoints keep the MovieLens seed's shapes exactly — fields are only 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from recsys.service.ids import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
+
 RawId = int | str
+
+
+def _integral(value: object) -> object:
+    """A JSON number with no fraction is an integer (JSON Schema's rule): 88.0 is 88."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An id in a request body: a number within int64 or a short text (`recsys.service.ids`).
+BodyId = (
+    Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_integral)]
+    | Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+)
 
 
 # -- the MovieLens seed's endpoints ----------------------------------------------------------
@@ -48,8 +64,8 @@ class Feature(BaseModel):
 class Pair(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
 
-    user_id: RawId
-    movie_id: RawId
+    user_id: BodyId
+    movie_id: BodyId
 
 
 class PredictionRequest(TypedDict):
@@ -61,12 +77,17 @@ class PredictionRequest(TypedDict):
 
 
 class Prediction(BaseModel):
-    user_id: RawId
-    movie_id: RawId
+    user_id: RawId = Field(description="as the data set spells it (as given when unknown)")
+    movie_id: RawId = Field(description="as the data set spells it (as given when unknown)")
     rating: float = Field(description="predicted rating, clipped to the data set's scale")
     fallback: bool = Field(
         description="true: the user or the movie is unknown, so the damped bias baseline "
         "(mean + known biases) gave the rating"
+    )
+    unknown: list[Literal["user", "movie"]] | None = Field(
+        None,
+        description="only for a pair with an id the model does not know (what GET "
+        "/predictions/{user_id}/{movie_id} answers with 404): which of the two",
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+JSON = {"content-type": "application/json"}
+
 
 def test_one_pair_is_the_models_prediction(client, model):
     body = client.get("/predictions/1/1").json()
@@ -38,6 +40,7 @@ def test_a_batch_equals_the_models_predictions_and_flags_fallbacks(client, model
     np.testing.assert_allclose([p["rating"] for p in got], expected.rating, atol=1e-4)
     assert [p["fallback"] for p in got] == expected.fallback.tolist()
     assert got[-3]["fallback"] and got[-2]["fallback"] and got[-1]["fallback"]
+    assert [p.get("unknown") for p in got[-3:]] == [["user"], ["movie"], ["user"]]
     low, high = model.scale_.low, model.scale_.high
     assert all(low <= p["rating"] <= high for p in got)
 
@@ -46,7 +49,7 @@ def test_a_full_batch_of_10000_pairs_is_answered(client, model):
     rng = np.random.default_rng(4)
     users, movies = rng.choice(model.users_.ids, 10_000), rng.choice(model.items_.ids, 10_000)
     pairs = [{"user_id": int(u), "movie_id": int(m)} for u, m in zip(users, movies, strict=True)]
-    response = client.post("/predictions", content=orjson.dumps({"pairs": pairs}))
+    response = client.post("/predictions", content=orjson.dumps({"pairs": pairs}), headers=JSON)
     assert response.status_code == 200 and response.json()["count"] == 10_000
 
 
@@ -55,8 +58,8 @@ def test_an_oversized_batch_is_413(client):
     response = client.post("/predictions", json={"pairs": pairs})
     assert response.status_code == 413
     assert "10,001 pairs" in response.json()["detail"]
-    huge = b'{"pairs": [' + b'{"user_id": 1, "movie_id": 1},' * 60_000 + b"]}"
-    assert client.post("/predictions", content=huge).status_code == 413
+    huge = b'{"pairs": [' + b'{"user_id": 1, "movie_id": 1},' * 100_000 + b"]}"
+    assert client.post("/predictions", content=huge, headers=JSON).status_code == 413
 
 
 def test_malformed_batches_are_422(client):
@@ -66,7 +69,7 @@ def test_malformed_batches_are_422(client):
         b'{"pairs": [{"user_id": null, "movie_id": 1}]}', b'{"pairs": [[1, 2]]}',
     ]  # fmt: skip
     for body in bad:
-        response = client.post("/predictions", content=body)
+        response = client.post("/predictions", content=body, headers=JSON)
         assert response.status_code == 422, body
         assert isinstance(response.json()["detail"], list)
 

@@ -63,8 +63,25 @@ def test_similar_movies_without_factors_are_co_rating_cosines(tmp_path, string_i
 
 def test_id_index_parses_text_and_rejects_what_cannot_be_an_id():
     index = IdIndex(np.array([3, 10, 42], np.int32))
-    assert index.find("42") == 2 and index.find(" 10 ") == 1 and index.find(10) == 1
-    assert index.find("4.2") is None and index.find("x") is None and index.find(True) is None
-    assert index.find("9" * 40) is None
+    assert index.find("42") == 2 and index.find(10) == 1 and index.find(np.int16(3)) == 0
+    junk = [" 10 ", "+10", "010", "10.0", "1_0", "١٠", "x", "", True, 10.0, None, "9" * 40]
+    assert [index.find(j) for j in junk] == [None] * len(junk)
+    assert index.find(2**63) is None and index.find(str(2**63)) is None
     assert index.index([42, 7, 3, 10**30, "10"]).tolist() == [2, -1, 0, -1, 1]
     assert index.index([]).tolist() == []
+
+
+def test_an_id_is_found_the_same_whatever_else_a_batch_holds():
+    index = IdIndex(np.array([3, 10, 42, 2**63 - 1]))
+    ids = [10, "10", "+10", " 10", True, 2**63 - 1, 2**63, "42", -3, 10.0]
+    alone = [index.index([i]).tolist()[0] for i in ids]
+    assert alone == [1, 1, -1, -1, -1, 3, -1, 2, -1, -1]
+    assert index.index(ids).tolist() == alone
+    assert index.index([i for i in ids if type(i) is int]).tolist() == [1, 3, -1, -1]
+
+
+def test_text_ids_take_numbers_as_their_decimal_text():
+    index = IdIndex(np.array(["10", "tt7", "x" * 300]))
+    assert index.find(10) == 0 and index.find("tt7") == 1 and index.find(True) is None
+    assert index.find("x" * 300) is None  # longer than any id: not an id
+    assert index.canonical([10, "nope", 7], index.index([10, "nope", 7])) == ["10", "nope", "7"]

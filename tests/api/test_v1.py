@@ -153,17 +153,35 @@ def test_bad_parameters_are_422_in_fastapis_shape(client, query):
     assert isinstance(detail, list) and detail[0]["msg"]
 
 
-def test_an_unknown_genre_is_404_and_names_the_genres(client):
+def test_an_unknown_genre_is_422_and_names_the_genres(client):
     response = client.get("/v1/movies/popular", params={"genre": ["Drama", "Nope"]})
-    assert response.status_code == 404
-    assert "unknown genre 'Nope'" in response.json()["detail"]
-    assert "Drama" in response.json()["detail"]
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", "genre"]
+    assert "unknown genre 'Nope'" in error["msg"] and "Drama" in error["msg"]
 
 
-def test_an_empty_year_range_keeps_no_movie(client):
+def test_a_crossed_year_range_is_422(client):
     params = {"year_min": 2000, "year_max": 1990}
-    body = client.get("/v1/users/1/recommendations", params=params).json()
-    assert body["items"] == [] and body["total"] == 0
+    response = client.get("/v1/users/1/recommendations", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "year_min"]
+
+
+def test_a_one_year_range_keeps_that_year(client):
+    params = {"year_min": 1995, "year_max": 1995, "n": 50}
+    items = client.get("/v1/movies/popular", params=params).json()["items"]
+    assert items and {i["year"] for i in items} == {1995}
+
+
+def test_repeated_genres_count_once_and_are_bounded(client):
+    once = client.get("/v1/movies/popular", params={"genre": "Drama"}).json()
+    repeated = client.get("/v1/movies/popular", params={"genre": ["Drama", "drama"] * 40}).json()
+    assert repeated == once
+    genres = client.get("/v1/model").json()["genres"]
+    many = [f"{g}{'!' * k}" for k in range(3) for g in genres]  # distinct values, over 32
+    response = client.get("/v1/movies/popular", params={"genre": many})
+    assert response.status_code == 422 and "at most 32" in response.json()["detail"][0]["msg"]
 
 
 def test_an_offset_past_the_end_gives_an_empty_page(client):

@@ -2,15 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends
 
 from recsys.api import payloads
-from recsys.api.deps import FiltersDep, ServiceDep, page_params, scored
+from recsys.api.deps import FiltersDep, MovieId, ServiceDep, id_query, page_params, scored
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Movie, MovieList
-
-MovieId = Annotated[str, Path(description="a movie id of the catalogue", examples=["1"])]
 
 
 def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
@@ -29,7 +27,7 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         page: Page,
         candidates: FiltersDep,
         user_id: Annotated[
-            str | None, Query(description="leave out the movies this user rated")
+            str | None, id_query("leave out the movies this user rated")
         ] = None,
     ) -> JSONBytes:
         """Most ratings first (ties: the higher mean rating); `score` is the number of

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import pydantic
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.constants import REF_PREFIX
 from starlette.concurrency import run_in_threadpool
 
 from recsys.api import payloads
-from recsys.api.deps import ServiceDep, SettingsDep, scored
+from recsys.api.deps import MovieId, ServiceDep, SettingsDep, UserId, scored
 from recsys.api.errors import NOT_FOUND, TOO_LARGE, UNPROCESSABLE, BatchTooLarge
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Prediction, PredictionRequest, Predictions
+from recsys.service.ids import MAX_ID_LENGTH
 
 router = APIRouter(tags=["predictions"], default_response_class=JSONBytes)
 
-BYTES_PER_PAIR = 128  # generous for {"user_id": …, "movie_id": …}: the body-size limit
 REQUEST = pydantic.TypeAdapter(PredictionRequest)
+NOT_AN_ID = f"an id is a number within int64 or a text of at most {MAX_ID_LENGTH} characters"
+
+
+def body_errors(error: pydantic.ValidationError) -> list[dict]:
+    """Pydantic's errors at ("body", …); an id that fits neither kind is one error, not one per
+    kind of id."""
+    errors: dict[tuple, dict] = {}
+    for e in error.errors(include_input=False):
+        loc = ("body", *e["loc"])
+        if len(loc) > 4 and loc[1] == "pairs":  # ("body", "pairs", k, "user_id", <kind>)
+            loc = loc[:4]
+            e = {"msg": NOT_AN_ID, "type": "id_type"}
+        errors.setdefault(loc, {**e, "loc": loc})
+    return list(errors.values())
 
 
 @router.get(
@@ -29,8 +41,8 @@ REQUEST = pydantic.TypeAdapter(PredictionRequest)
     summary="The predicted rating of one movie by one user",
 )
 async def predict_one(
-    user_id: Annotated[str, Path(examples=["19"])],
-    movie_id: Annotated[str, Path(examples=["1"])],
+    user_id: UserId,
+    movie_id: MovieId,
     service: ServiceDep,
 ) -> JSONBytes:
     """The model's rating for the pair, clipped to the scale. A user or movie the model does
@@ -56,23 +68,17 @@ async def predict_one(
     },
 )
 async def predict_many(request: Request, service: ServiceDep, settings: SettingsDep) -> JSONBytes:
-    """Body `{"pairs": [{"user_id": 1, "movie_id": 31}, …]}` with at most RECSYS_MAX_BATCH
-    (default 10,000) pairs — more get 413. Each prediction says whether it fell back: a pair
-    whose user or movie the model never saw is predicted by the damped bias baseline."""
+    """Body `{"pairs": [{"user_id": 1, "movie_id": 31}, …]}` (`Content-Type: application/json`)
+    with at most RECSYS_MAX_BATCH (default 10,000) pairs — more get 413. Ids are numbers
+    within int64 or text, read as on GET. Each prediction says whether it fell back: a pair
+    whose user or movie the model never saw (GET's 404) is predicted by the damped bias
+    baseline and lists which id is `unknown`."""
     limit = settings.max_batch
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > limit * BYTES_PER_PAIR + 1024:
-        raise BatchTooLarge(f"body of {size} bytes is too large for {limit:,} pairs")
-    body = await request.body()
-    if len(body) > limit * BYTES_PER_PAIR + 1024:
-        raise BatchTooLarge(f"body of {len(body)} bytes is too large for {limit:,} pairs")
+    body = await request.body()  # at most RECSYS_MAX_BODY_BYTES (recsys.api.limits)
     try:
         parsed = REQUEST.validate_json(body)
     except pydantic.ValidationError as error:
-        loc = ("body",)
-        raise RequestValidationError(
-            [{**e, "loc": loc + tuple(e["loc"])} for e in error.errors(include_input=False)]
-        ) from None
+        raise RequestValidationError(body_errors(error)) from None
     pairs = parsed["pairs"]
     if len(pairs) > limit:
         raise BatchTooLarge(f"{len(pairs):,} pairs; at most {limit:,} in one request")
@@ -80,7 +86,11 @@ async def predict_many(request: Request, service: ServiceDep, settings: Settings
     movies = [p["movie_id"] for p in pairs]
 
     def work() -> bytes:
-        rating, fallback = service.predict(users, movies)
-        return payloads.predictions(users, movies, rating, fallback)
+        user, item = service.users.index(users), service.items.index(movies)
+        rating, fallback = service.predict_indices(user, item)
+        return payloads.predictions(
+            service.users.canonical(users, user), service.items.canonical(movies, item),
+            rating, fallback, user < 0, item < 0,
+        )  # fmt: skip
 
     return JSONBytes(await run_in_threadpool(work))

@@ -2,16 +2,14 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from recsys.api import payloads
-from recsys.api.deps import FiltersDep, ServiceDep, page_params, scored
+from recsys.api.deps import FiltersDep, ServiceDep, UserId, id_query, page_params, scored
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import ClosestRaters, MovieList, UserHistory
-
-UserId = Annotated[str, Path(description="a user id of the training data", examples=["19"])]
 
 
 def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
@@ -57,8 +55,8 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         n: Annotated[int, Query(ge=1, le=max_n, description="how many")] = 4,
         movie_id: Annotated[
             str | None,
-            Query(
-                description="only raters of this movie, compared on the other movies "
+            id_query(
+                "only raters of this movie, compared on the other movies "
                 "(the seed's closest_1..4 for the pair), with their rating of it"
             ),
         ] = None,
