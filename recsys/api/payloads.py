@@ -6,6 +6,8 @@ service precomputed (titles, genres, years per item), so a response costs one di
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
+
 import numpy as np
 import orjson
 from starlette.responses import JSONResponse
@@ -89,3 +91,18 @@ def predictions(
     for k in np.flatnonzero(unknown_user | unknown_movie).tolist():
         body[k]["unknown"] = ["user"] * bool(unknown_user[k]) + ["movie"] * bool(unknown_movie[k])
     return orjson.dumps({"predictions": body, "count": len(body)})
+
+
+def without_paths(value):
+    """``value`` with every absolute file path replaced by its last part: what the server
+    serves is named, where it lies on the server is not shown (/v1/model)."""
+    if isinstance(value, dict):
+        return {k: without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_paths(v) for v in value]
+    if isinstance(value, str):
+        for flavour in (PurePosixPath, PureWindowsPath):
+            path = flavour(value)
+            if path.is_absolute() or value.startswith("~"):
+                return path.name
+    return value

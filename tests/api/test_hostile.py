@@ -398,6 +398,14 @@ def test_cors_preflights_follow_recsys_cors_origins(server, http, note):
     assert simple.headers["access-control-allow-origin"] == "http://allowed.example"
 
 
+# -- what the server tells ----------------------------------------------------------------
+def test_the_model_description_names_no_server_path(server, http, artifact, note):
+    response = http.get("/v1/model")
+    note(response.status_code)
+    assert response.json()["model"] == "mf"
+    assert str(artifact.parent) not in response.text and '"/' not in response.text
+
+
 # -- after everything ------------------------------------------------------------------------
 def test_zz_metrics_count_no_server_error_over_the_whole_suite(server, http):
     metrics = http.get("/metrics").text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from recsys.api import payloads
 from recsys.api.deps import ServiceDep
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import Health, ModelInfo
@@ -32,9 +33,9 @@ async def ready(request: Request) -> JSONBytes:
 
 @router.get("/v1/model", response_model=ModelInfo, summary="The model being served")
 async def model(service: ServiceDep) -> JSONBytes:
-    """Model name and hyperparameters, the training data's fingerprint and counts, when it was
-    trained, and its hold-out evaluation metrics."""
-    return JSONBytes(service.model_info())
+    """Model name and hyperparameters, the training data's name, fingerprint and counts, when
+    it was trained, and its hold-out evaluation metrics. Names, never server paths."""
+    return JSONBytes(payloads.without_paths(service.model_info()))
 
 
 @router.get(
