@@ -11,9 +11,12 @@ from recsys.models.bias import Biases
 
 
 class GlobalMean(Recommender):
-    """Predicts the mean training rating for everything; recommends nothing in particular."""
+    """Predicts the mean training rating for everything, unknown users and movies included
+    (no bias fallback: it is the reference every model must beat); recommends nothing in
+    particular. Pairs with an unknown side are still flagged ``fallback``."""
 
     name = "global-mean"
+    handles_unknown = True
 
     def __init__(self) -> None:
         pass
