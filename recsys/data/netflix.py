@@ -738,3 +738,41 @@ def _write_titles(movies: pd.DataFrame, path: Path) -> None:
     lines = pd.Series(ids).astype(str) + "," + years.to_numpy() + "," + titles.to_numpy()
     text = "\n".join(lines) + ("\n" if len(lines) else "")
     path.write_bytes(text.encode("latin-1", errors="replace"))
+
+
+@numba.njit(cache=True)
+def _format_pairs(user, item, order, previous, out):
+    """probe.txt lines of the pairs in ``order`` (grouped by movie): ``MovieID:`` then users;
+    a header before each movie other than ``previous``."""
+    p = 0
+    for r in order:
+        if item[r] != previous:
+            p = _put_number(out, p, item[r])
+            out[p], out[p + 1] = 58, 10
+            p += 2
+            previous = item[r]
+        p = _put_number(out, p, user[r])
+        out[p] = 10
+        p += 1
+    return p, previous
+
+
+def write_probe(pairs: pd.DataFrame, path: Path) -> Path:
+    """Write (user_id, item_id) pairs as a ``probe.txt``: a ``MovieID:`` line, then one
+    ``CustomerID`` a line, movies ascending and users in the order given within a movie."""
+    user = pairs[USER].to_numpy().astype(np.int64, copy=False)
+    item = pairs[ITEM].to_numpy().astype(np.int64, copy=False)
+    if len(user) and min(user.min(), item.min()) < 0:
+        raise ConfigError("probe.txt needs non-negative integer user and movie ids")
+    order = np.argsort(item, kind="stable")
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    block = 1 << 20
+    out = np.empty(block * 24, np.uint8)  # a user line <= 11 bytes, a header <= 12
+    with open(partial, "wb") as stream:
+        previous = -1
+        for lo in range(0, len(order), block):
+            size, previous = _format_pairs(user, item, order[lo : lo + block], previous, out)
+            stream.write(out[:size])
+    os.replace(partial, path)
+    return path

@@ -86,7 +86,13 @@ def closest_raters(
         chunks = _chunks(cost, numba.get_num_threads())
         args = (csr_u.indptr, csr_u.indices, csr_u.ratings, csr_i.indptr, csr_i.indices)
         args += (csr_i.ratings, user, item, order, bounds, chunks, ratings, distances, raters)
-        if max_candidates is None:
+        doubled = _doubled_ratings(history) if max_candidates is None else None
+        if doubled is not None:  # half-star data: packed integer sums, one word a co-rater
+            args = (csr_u.indptr, csr_u.indices, doubled[0], csr_i.indptr, csr_i.indices)
+            args += (doubled[1], csr_i.ratings, user, item, order, bounds, chunks)
+            args += (ratings, distances, raters)
+            _closest_packed(history.n_users, *args)
+        elif max_candidates is None:
             _closest_exact(history.n_users, *args)
         else:
             cand_ptr, cand_users, cand_ratings = _candidates(history, item[valid], max_candidates)
@@ -128,6 +134,19 @@ def _targets(history: Interactions, user, item) -> tuple[np.ndarray, np.ndarray]
         if len(index) and (index.min() < -1 or index.max() >= size):
             raise ValueError(f"{name} indices must lie in -1..{size - 1}")
     return user, item
+
+
+def _doubled_ratings(history: Interactions) -> tuple[np.ndarray, np.ndarray] | None:
+    """Twice each rating as int8, by user and by item, when every rating is a multiple of 0.5
+    in 0..63.5 (every usual scale); None otherwise. |r_u - r_v| sums are then exact integers
+    that pack beside the common count in one int64 a co-rater."""
+    if len(history) == 0:
+        return None
+    by_user, by_item = history.by_user.ratings, history.by_item.ratings
+    doubled = 2 * by_user.astype(np.float64)
+    if doubled.min() < 0 or doubled.max() > 127 or not (doubled == np.round(doubled)).all():
+        return None
+    return doubled.astype(np.int8), (2 * by_item).astype(np.int8)
 
 
 def _row_cost(history: Interactions) -> np.ndarray:
@@ -295,6 +314,92 @@ def _closest_exact(
             for j in range(n_touched):
                 common[touched[j]] = 0
                 diff[touched[j]] = 0.0
+
+
+PACK = 32  # the common count sits above bit 32 of a packed sum, twice s below it
+LOW = (1 << PACK) - 1
+
+
+@numba.njit(cache=True)
+def _own_doubled(u, m, u_ptr, u_items, u_doubled):
+    """Twice u's rating of m in the history, -1 when there is none."""
+    lo, hi = u_ptr[u], u_ptr[u + 1]
+    p = lo + np.searchsorted(u_items[lo:hi], m)
+    if p < hi and u_items[p] == m:
+        return np.int64(u_doubled[p])
+    return np.int64(-1)
+
+
+@numba.njit(cache=True)
+def _fraction(c, d):
+    """The distance d of a rater with c common movies as num / den (d = num / den exactly)."""
+    if c < FEW_COMMON:
+        return np.int64(round(2 * d)), np.int64(2)
+    return np.int64(round(d * 2 * c)), 2 * c
+
+
+@numba.njit(cache=True)
+def _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one):
+    """Add one (c) and |2r_u - 2r_v| (2s) to packed[v] for every co-rater v of every movie
+    u rated; ``one`` = 0 and every entry is reset instead (cheaper than a list of the touched:
+    the branch that keeps one mispredicts on most co-raters)."""
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        i = u_items[p]
+        r = np.int64(u_doubled[p])
+        for q in range(i_ptr[i], i_ptr[i + 1]):
+            v = i_users[q]
+            if one:
+                packed[v] += one + abs(r - np.int64(i_doubled[q]))
+            else:
+                packed[v] = 0
+
+
+@numba.njit(cache=True, parallel=True)
+def _closest_packed(
+    n_users, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings,
+    user, item, order, bounds, chunks, ratings, distances, raters,
+):  # fmt: skip
+    """`_closest_exact` on half-star data: a co-rater's c and 2s in one int64 (c << 32 | 2s),
+    one read-modify-write a co-rater in the sweep, and a scan of R(m) that rejects most raters
+    on one comparison with the n-th best."""
+    n = ratings.shape[1]
+    one = np.int64(1) << PACK
+    for chunk in numba.prange(len(chunks) - 1):
+        packed = np.zeros(n_users, np.int64)
+        best_d = np.empty(n, np.float64)
+        best_c = np.empty(n, np.int64)
+        best_v = np.empty(n, np.int64)
+        best_r = np.empty(n, np.float32)
+        for g in range(chunks[chunk], chunks[chunk + 1]):
+            u = user[order[bounds[g]]]
+            _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one)
+            for j in range(bounds[g], bounds[g + 1]):
+                t = order[j]
+                m = item[t]
+                own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
+                held = np.int64(own >= 0)  # the target's own movie is never compared
+                k = 0
+                # The n-th best distance as an exact fraction worst_num / worst_den: testing a
+                # rater against it takes two integer products, no division.
+                worst_num, worst_den, worst_c = np.int64(1), np.int64(0), np.int64(0)
+                for q in range(i_ptr[m], i_ptr[m + 1]):
+                    v = i_users[q]
+                    word = packed[v]
+                    c = (word >> PACK) - held
+                    s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
+                    few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
+                    num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
+                    den = np.int64(2) if few else 2 * c
+                    lhs, rhs = num * worst_den, worst_num * den
+                    # R(m) is sorted by index, so an equal (d, c) arriving later always loses.
+                    if lhs > rhs or (lhs == rhs and c <= worst_c) or v == u:
+                        continue
+                    k = _offer(num / den, c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
+                    if k == n:
+                        worst_c = best_c[n - 1]
+                        worst_num, worst_den = _fraction(worst_c, best_d[n - 1])
+                _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+            _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
 
 
 @numba.njit(cache=True)

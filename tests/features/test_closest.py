@@ -259,3 +259,14 @@ def test_nearest_users_matches_the_spec(case, data, n):
     np.testing.assert_array_equal(distances, np.float32([d for d, _, _ in expected]))
     np.testing.assert_array_equal(common, np.int32([-c for _, c, _ in expected]))
     assert users.dtype == np.int32 and distances.dtype == np.float32 and common.dtype == np.int32
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories_and_targets(), st.integers(1, 4))
+def test_ratings_off_the_half_star_grid_take_the_float_path_and_match(case, n):
+    """Half-star data runs on packed integer sums; other values (0.3 steps here) on float
+    sums: both must give the SPEC's answer."""
+    table, n_users, n_items, targets = case
+    table = {pair: r * 1.3 for pair, r in table.items()}
+    result = run(table, n_users, n_items, targets, n=n)
+    assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
