@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 from pathlib import Path
 
-from recsys.errors import ConfigError, RecsysError
+from recsys.choices import MODEL_NAMES, SPLIT_NAMES
+from recsys.errors import ConfigError, DataError, RecsysError
 
 log = logging.getLogger("recsys")
 
@@ -57,6 +59,8 @@ def _load_options(args: argparse.Namespace) -> dict:
 
 
 def _load(args: argparse.Namespace):
+    if args.data not in (None, "demo") and not Path(args.data).exists():  # before pandas
+        raise DataError(args.data, "no such file or folder")
     from recsys.data.loading import load_or_demo
 
     return load_or_demo(args.data, **_load_options(args))
@@ -78,10 +82,11 @@ def cmd_info(args: argparse.Namespace) -> None:
 def cmd_synth(args: argparse.Namespace) -> None:
     from recsys.data.synthetic import write_synthetic
 
-    folder = write_synthetic(
-        Path(args.out), args.ratings, format=args.format, seed=args.seed,
-        n_users=args.users, n_movies=args.movies,
-    )  # fmt: skip
+    with _quiet("recsys.data.netflix"):  # its writer logs what the line below prints
+        folder = write_synthetic(
+            Path(args.out), args.ratings, format=args.format, seed=args.seed,
+            n_users=args.users, n_movies=args.movies,
+        )  # fmt: skip
     print(f"wrote a synthetic data set of {args.ratings:,} ratings to {folder}")
 
 
@@ -151,7 +156,39 @@ def _params(pairs: list[str]) -> dict:
     return params
 
 
+@contextlib.contextmanager
+def _quiet(name: str):
+    """Only warnings from one logger while a block runs."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _model_names(text: str) -> list[str]:
+    """``--model a,b``: names checked at once, before anything is imported or loaded."""
+    names = [n.strip() for n in text.split(",")]
+    if not text.strip() or not all(names):
+        raise ConfigError(f"--model {text!r}: give model names, comma-separated, e.g. baseline,mf")
+    for name in names:
+        if name not in MODEL_NAMES:
+            raise ConfigError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    return names
+
+
+def _checked_models(args: argparse.Namespace) -> tuple[list[str], dict]:
+    """Model names and --param values, every parameter accepted by every model, before work."""
+    names, params = _model_names(args.model), _params(args.param)  # fast: no imports
+    from recsys.experiment import check_models
+
+    return check_models(names, params), params
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    _checked_models(args)
     from recsys.service import train_artifact
 
     folder = train_artifact(
@@ -162,14 +199,18 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    _check_sources(args)  # every check before the heavy imports
+    models, _ = _checked_models(args)
+
     from tqdm import tqdm
 
     from recsys.evaluation.protocols import evaluate
     from recsys.evaluation.report import table, write_json, write_plots
 
-    dataset = _load(args)
-    models = [m.strip() for m in args.model.split(",") if m.strip()]
-    folds = args.folds if args.split == "kfold" else 1
+    dataset, split = _evaluation_data(args)
+    if args.repeat:
+        return _evaluate_repeated(args, dataset, models)
+    folds = args.folds if args.split == "kfold" and split is None else 1
     bar = tqdm(total=len(models) * folds, unit="model", file=sys.stderr)
 
     def on_model(name: str) -> None:
@@ -177,19 +218,94 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         bar.update(1)
 
     params = {m: _params(args.param) for m in models} if args.param else None
-    results = evaluate(
-        dataset, args.split, models, params=params, ranking=not args.no_ranking,
-        on_model=on_model, test_fraction=args.test_fraction, folds=args.folds, seed=args.seed,
-        cutoff=args.cutoff, last_k=args.last_k,
-    )  # fmt: skip
+    if split is not None:  # --train and --test
+        from recsys.evaluation.protocols import evaluate_split
+
+        results = evaluate_split(dataset, split, models, params=params,
+                                 ranking=not args.no_ranking, on_model=on_model)  # fmt: skip
+    else:
+        results = evaluate(
+            dataset, args.split, models, params=params, ranking=not args.no_ranking,
+            on_model=on_model, test_fraction=args.test_fraction, folds=args.folds,
+            seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+        )  # fmt: skip
     bar.close()
-    results["data"] = {"path": str(args.data), **dataset.describe()}
+    results["data"] = {"path": str(args.data or args.train), **dataset.describe()}
     print(table(results))
     if args.json:
         print(f"wrote {write_json(results, args.json)}")
     if args.plots:
         for png in write_plots(results, args.plots):
             print(f"wrote {png}")
+    if args.report:
+        from recsys.evaluation.html import write_report
+
+        print(f"wrote {write_report(results, args.report)}")
+
+
+def _check_sources(args: argparse.Namespace) -> None:
+    """--data, or --train and --test, and that the files are there."""
+    if (args.train is None) != (args.test is None):
+        raise ConfigError("give both --train and --test (files `recsys split` writes)")
+    if args.train is None and args.data is None:
+        raise ConfigError("give --data, or --train and --test")
+    for path in (args.data, args.train, args.test):
+        if path not in (None, "demo") and not Path(path).exists():
+            raise DataError(path, "no such file or folder")
+
+
+def _evaluation_data(args: argparse.Namespace):
+    """The data set, and the split of --train/--test files (None: the --split by name)."""
+    if args.train is None:
+        return _load(args), None
+    from recsys.experiment import split_from_files
+
+    return split_from_files(args.train, args.test, _load(args) if args.data else None)
+
+
+def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str]) -> None:
+    """--repeat N: the split's seed and the models' random_state from --seed on; mean ± std
+    per model and paired t-tests between the models over the runs."""
+    from recsys.experiment import make, paired_test, repeat, summarize
+
+    params = _params(args.param)
+    runs = repeat(
+        dataset, [make(m, **params) for m in models], args.split, times=args.repeat,
+        seed=args.seed, ranking=not args.no_ranking, test_fraction=args.test_fraction,
+        folds=args.folds, cutoff=args.cutoff, last_k=args.last_k,
+    )  # fmt: skip
+    summary, tests = summarize(runs), paired_test(runs)
+    last = args.seed + args.repeat - 1
+    print(f"split {args.split}, {args.repeat} runs (seeds {args.seed}..{last})")
+    print(_mean_std_table(summary))
+    if len(tests):
+        print("paired t-test on RMSE (first - second):")
+        print(tests.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.json:
+        body = {"runs": runs.reset_index().to_dict("records"), "paired": tests.to_dict("records")}
+        print(f"wrote {_write_text(args.json, json.dumps(body, indent=2, default=str))}")
+    if args.report:
+        from recsys.evaluation.html import write_repeat_report
+
+        print(f"wrote {write_repeat_report(runs, summary, tests, args.report)}")
+
+
+def _mean_std_table(summary) -> str:
+    cells = {
+        metric: [f"{m:.4f} ± {s:.4f}" for m, s in zip(summary[(metric, "mean")],
+                                                     summary[(metric, "std")], strict=True)]
+        for metric in summary.columns.get_level_values(0).unique()
+    }  # fmt: skip
+    import pandas as pd
+
+    return pd.DataFrame(cells, index=summary.index).to_string()
+
+
+def _write_text(path: str, text: str) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -200,15 +316,36 @@ def cmd_serve(args: argparse.Namespace) -> None:
         os.environ["RECSYS_MODEL"] = args.model
     if args.data:
         os.environ["RECSYS_DATA"] = args.data
+    _check_settings()
     from recsys.api.serving import serve
 
     serve(args.host, args.port, access_log=args.access_log)
 
 
-def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    from recsys.data.splits import SPLITS  # not evaluation's: that imports every model
+def _check_settings() -> None:
+    """The RECSYS_* settings, each fault in one line, before the server starts."""
+    import pydantic
 
-    parser.add_argument("--split", choices=SPLITS, default=default)
+    from recsys.config import Settings
+
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as error:
+        faults = [
+            f"RECSYS_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("; ".join(faults)) from None
+    if settings.model is not None and not (settings.model / "artifact.json").is_file():
+        what = "no such folder" if not settings.model.exists() else "no artifact.json in it"
+        raise ConfigError(f"RECSYS_MODEL={str(settings.model)!r}: {what} (see recsys train)")
+    data = settings.data
+    if settings.model is None and data not in (None, "demo") and not Path(data).exists():
+        raise ConfigError(f"RECSYS_DATA={data!r}: no such file or folder")
+
+
+def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--split", choices=SPLIT_NAMES, default=default)
     parser.add_argument("--test-fraction", type=float, default=0.1)
     parser.add_argument("--folds", type=int, default=5, help="folds for --split kfold")
     parser.add_argument("--seed", type=int, default=0)
@@ -219,6 +356,7 @@ def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("info", help="load a data set and show it and its cleaning report")
@@ -270,7 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="fit and score models on a split")
-    _data_argument(p)
+    _data_argument(p, required=False)
+    p.add_argument("--train", help="a training ratings file (as `recsys split` writes) ...")
+    p.add_argument("--test", help="... and its test file, instead of --split")
+    p.add_argument("--repeat", type=int, metavar="N",
+                   help="N runs with seeds --seed.. (split and models): mean ± std, paired tests")
+    p.add_argument("--report", metavar="FILE.html",
+                   help="write one self-contained HTML page with the tables and plots")  # fmt: skip
     _split_arguments(p, "seed1")
     p.add_argument("--model", required=True, help="model names, comma-separated")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -296,10 +440,21 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO, format="recsys: %(message)s"
     )
     try:
-        args.run(args)
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with logging_redirect_tqdm():  # log lines above the progress bars, never inside
+            args.run(args)
     except RecsysError as error:
+        if args.debug:
+            raise
         print(f"recsys: error: {error}", file=sys.stderr)
         return 2
+    except (OSError, ValueError, MemoryError) as error:  # a file, a value: one line
+        if args.debug:
+            raise
+        print(f"recsys: error: {type(error).__name__}: {error} (--debug shows where)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except KeyboardInterrupt:
         print("recsys: interrupted", file=sys.stderr)
         return 130

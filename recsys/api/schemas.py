@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from recsys.service.ids import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
@@ -15,16 +15,24 @@ from recsys.service.ids import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
 RawId = int | str
 
 
-def _integral(value: object) -> object:
+def _integral(value: object) -> int:
     """A JSON number with no fraction is an integer (JSON Schema's rule): 88.0 is 88."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    if type(value) is float and value.is_integer() and INT64_MIN <= value <= INT64_MAX:
+        return int(value)
+    raise ValueError("not an integer within int64")
 
 
-# An id in a request body: a number within int64 or a short text (`recsys.service.ids`).
-BodyId = (
-    Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_integral)]
+# An id in a request body: a number within int64 or a short text (`recsys.service.ids`). Plain
+# integers are checked by pydantic alone (no Python call per id); only floats such as 88.0 are.
+BodyId = Annotated[
+    Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
     | Annotated[str, Field(max_length=MAX_ID_LENGTH)]
-)
+    | Annotated[int, BeforeValidator(_integral)],
+    WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
+        {"type": "string", "maxLength": MAX_ID_LENGTH},
+    ]}),
+]  # fmt: skip
 
 
 # -- the MovieLens seed's endpoints ----------------------------------------------------------

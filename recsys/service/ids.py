@@ -88,8 +88,9 @@ class IdIndex:
     def canonical(self, raws: list, positions: np.ndarray) -> list:
         """Each raw id as the data set spells it where it is known (``positions`` >= 0, from
         `index`), else parsed to the index's type where it can be, else as it was given."""
-        if len(positions) and positions.min() >= 0:
-            return self.ids[positions].tolist()
+        kind = int if self.integer else str
+        if all(type(r) is kind for r in raws):  # already spelled as the data set spells ids
+            return list(raws)
         known = self.ids[np.maximum(positions, 0)].tolist() if len(self.ids) else []
         return [
             known[k] if p >= 0 else (raw if (key := self.parse(raw)) is None else key)

@@ -19,6 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RECSYS_SERVE = ["-m", "recsys.cli", "serve"]  # what the README and the Docker image run
 UVICORN = ["-m", "uvicorn", "server:app"]  # the ASGI app under uvicorn's defaults
+MIB = 2**20
+HEAD = b"POST /predictions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
 
 
 def free_port() -> int:
@@ -148,3 +151,17 @@ def header(response: bytes, name: str) -> str | None:
     head = response.partition(b"\r\n\r\n")[0].decode("latin-1")
     match = re.search(rf"(?im)^{re.escape(name)}:\s*(.*?)\s*$", head)
     return match.group(1) if match else None
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+def stream_chunked(port: int, total: int, piece: int = 64 * 1024) -> tuple[bytes, int]:
+    """Send a chunked body of ``total`` bytes until the server answers; (answer, bytes sent)."""
+    with Raw(port) as raw:
+        raw.send(CHUNKED)
+        block, sent = chunk(b"[" * piece), 0
+        while sent < total and not raw.answered() and raw.send(block):
+            sent += piece
+        return raw.response(), sent

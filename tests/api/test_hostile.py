@@ -16,9 +16,19 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.live_server import LiveServer, Raw, body_of, header, status_of
+from tests.api.live_server import (
+    CHUNKED,
+    HEAD,
+    MIB,
+    LiveServer,
+    Raw,
+    body_of,
+    chunk,
+    header,
+    status_of,
+    stream_chunked,
+)
 
-MIB = 2**20
 LIMITS = {
     "RECSYS_MAX_BODY_BYTES": str(2 * MIB),
     "RECSYS_HEADER_TIMEOUT": "1",
@@ -30,8 +40,6 @@ LIMITS = {
     "RECSYS_CORS_ORIGINS": "http://allowed.example",
 }
 JSON = {"content-type": "application/json"}
-HEAD = b"POST /predictions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
 REPORT: list[tuple[str, str, float]] = []
 
 
@@ -59,20 +67,6 @@ def note(server, request):
                        (server.rss() - before) / MIB))  # fmt: skip
 
     return record
-
-
-def chunk(data: bytes) -> bytes:
-    return b"%x\r\n" % len(data) + data + b"\r\n"
-
-
-def stream_chunked(port: int, total: int, piece: int = 64 * 1024) -> tuple[bytes, int]:
-    """Send a chunked body of ``total`` bytes until the server answers; (answer, bytes sent)."""
-    with Raw(port) as raw:
-        raw.send(CHUNKED)
-        block, sent = chunk(b"[" * piece), 0
-        while sent < total and not raw.answered() and raw.send(block):
-            sent += piece
-        return raw.response(), sent
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -132,12 +126,6 @@ def test_a_body_that_is_not_declared_json_is_415(server, http, note, content_typ
     assert response.status_code == 415 and "application/json" in response.json()["detail"]
 
 
-def test_json_with_a_utf8_charset_is_accepted(server, http):
-    headers = {"content-type": "Application/JSON; charset=UTF-8"}
-    response = http.post("/predictions", content=b'{"pairs": []}', headers=headers)
-    assert response.status_code == 200
-
-
 def test_a_compressed_body_is_415_not_inflated(server, http, note):
     bomb = gzip.compress(b'{"pairs": [' + b" " * (64 * MIB) + b"]}")
     response = http.post(
@@ -145,6 +133,8 @@ def test_a_compressed_body_is_415_not_inflated(server, http, note):
     )
     note(response.status_code)
     assert response.status_code == 415
+    spelled = {"content-type": "Application/JSON; charset=UTF-8", "content-encoding": "identity"}
+    assert http.post("/predictions", content=b'{"pairs": []}', headers=spelled).status_code == 200
 
 
 def test_a_client_that_leaves_mid_body_is_one_info_line_and_a_499(server, note):
@@ -196,14 +186,6 @@ def test_a_body_id_that_cannot_be_an_id_is_422_never_500(server, http, note, use
     assert error["loc"] == ["body", "pairs", 500, "user_id"]
 
 
-def test_a_megabyte_of_digits_is_422_at_once(server, http, note):
-    body = b'{"pairs": [{"user_id": ' + b"9" * MIB + b', "movie_id": 1}]}'
-    started = time.monotonic()
-    response = http.post("/predictions", content=body, headers=JSON)
-    note(response.status_code)
-    assert response.status_code == 422 and time.monotonic() - started < 2
-
-
 def test_unknown_body_ids_are_reported_per_pair_as_get_reports_them(server, http, note):
     pairs = [
         {"user_id": 1, "movie_id": 1}, {"user_id": "abc", "movie_id": 1},
@@ -238,10 +220,9 @@ def test_ids_come_back_as_the_data_set_spells_them(server, http, note):
 
 @pytest.mark.parametrize(
     "path",
-    [f"/recommendations/{u}" for u in (2**63, 2**64, "+1", "01", "%201", "1.0", "-0")]
-    + [f"/predictions/1/{m}" for m in (2**63, "01")]
-    + ["/v1/movies/01", f"/v1/users/1/closest-raters?movie_id={2**64}",
-       "/v1/movies/popular?user_id=01"],
+    # 2**63, "+1", "1.0" or "-0" were 404 before: now "01" and " 1" are no ids either.
+    ["/recommendations/01", "/recommendations/%201", "/feature/%2001", "/predictions/1/01",
+     "/v1/movies/01", "/v1/users/01/history", "/v1/movies/popular?user_id=01"],
 )  # fmt: skip
 def test_odd_ids_in_paths_and_queries_are_404_on_every_route(server, http, note, path):
     response = http.get(path)

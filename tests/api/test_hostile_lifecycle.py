@@ -14,8 +14,16 @@ import time
 import httpx
 import pytest
 
-from tests.api.live_server import UVICORN, LiveServer, Raw, status_of
-from tests.api.test_hostile import CHUNKED, HEAD, MIB, stream_chunked
+from tests.api.live_server import (
+    CHUNKED,
+    HEAD,
+    MIB,
+    UVICORN,
+    LiveServer,
+    Raw,
+    status_of,
+    stream_chunked,
+)
 
 
 def test_sigterm_with_a_stalled_upload_exits_at_once_and_answers_what_it_received(

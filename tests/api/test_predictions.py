@@ -83,3 +83,14 @@ def test_an_empty_batch_is_an_empty_answer(client):
 
 def test_the_versioned_api_has_no_separate_predictions(client):
     assert client.get("/v1/predictions/1/1").status_code == 404
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_id(client):
+    whole = b'{"pairs": [{"user_id": 1.0, "movie_id": 1}, {"user_id": 1, "movie_id": 1}]}'
+    first, second = client.post("/predictions", content=whole, headers=JSON).json()["predictions"]
+    assert first == second and first["user_id"] == 1 and "unknown" not in first
+    for number in (b"1.5", b"9.3e18", b"-9223372036854775809"):
+        body = b'{"pairs": [{"user_id": %s, "movie_id": 1}]}' % number
+        response = client.post("/predictions", content=body, headers=JSON)
+        assert response.status_code == 422, number
+        assert response.json()["detail"][0]["loc"] == ["body", "pairs", 0, "user_id"]
