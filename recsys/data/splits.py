@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from recsys.data.schema import ITEM, TIMESTAMP, USER
 from recsys.errors import ConfigError
 
 DAY = 86_400
-SPLITS = ("seed1", "temporal", "random", "user-last", "kfold")
+SPLITS = ("seed1", "temporal", "random", "user-last", "kfold", "probe")
+CINEMATCH_RMSE = 0.9514  # Netflix's own system on the quiz set: the Prize's reference
 
 
 @dataclass
@@ -136,6 +138,40 @@ def kfold_splits(ratings: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> Ite
         )
 
 
+def probe_split(ratings: pd.DataFrame, probe: pd.DataFrame) -> Split:
+    """The Netflix Prize's own hold-out: train on the ratings minus the probe pairs, test on the
+    probe pairs' ratings (SPEC §2.1: every probe pair is in the training set). ``probe`` holds
+    (user_id, item_id) pairs, as `recsys.data.netflix.read_probe` returns them; pairs with no
+    rating are counted in the info, never silently dropped."""
+    keys = _pair_keys(ratings, probe)
+    if keys is None:
+        raise ConfigError("no probe pairs to split on")
+    rating_keys, probe_keys = keys
+    probe_keys = np.unique(probe_keys)
+    position = np.searchsorted(probe_keys, rating_keys)
+    held = probe_keys[np.minimum(position, len(probe_keys) - 1)] == rating_keys
+    n_held = int(held.sum())
+    if n_held == 0:
+        raise ConfigError("none of the probe pairs is among the ratings")
+    info = {"probe_pairs": len(probe), "probe_pairs_unrated": len(probe_keys) - n_held,
+            "reference_rmse": {"Cinematch (quiz)": CINEMATCH_RMSE}}  # fmt: skip
+    train, test = _take(ratings, np.flatnonzero(~held)), _take(ratings, np.flatnonzero(held))
+    return Split("probe", train, test, info)
+
+
+def _pair_keys(ratings: pd.DataFrame, pairs: pd.DataFrame):
+    """One int64 key per (user, item) of the ratings and of the pairs, equal for equal pairs."""
+    if len(pairs) == 0:
+        return None
+    columns = []
+    for column in (USER, ITEM):
+        both = pd.concat([ratings[column], pairs[column]], ignore_index=True)
+        codes = pd.factorize(both)[0].astype(np.int64)
+        columns.append((codes[: len(ratings)], codes[len(ratings) :], codes.max() + 1))
+    (user_r, user_p, _), (item_r, item_p, n_items) = columns
+    return user_r * n_items + item_r, user_p * n_items + item_p
+
+
 def make_splits(
     ratings: pd.DataFrame,
     split: str,
@@ -145,8 +181,11 @@ def make_splits(
     seed: int = 0,
     cutoff: str | None = None,
     last_k: int = 9,
+    probe: pd.DataFrame | str | Path | None = None,
 ) -> list[Split]:
-    """The split(s) named by ``split`` (one of `SPLITS`; k-fold gives several)."""
+    """The split(s) named by ``split`` (one of `SPLITS`; k-fold gives several). ``probe`` is
+    what ``split="probe"`` holds out: (user_id, item_id) pairs, or the Netflix data set (folder
+    or archive) whose ``probe.txt`` lists them."""
     if split == "seed1":
         return [seed1_split(ratings)]
     if split == "temporal":
@@ -157,4 +196,12 @@ def make_splits(
         return [user_last_split(ratings, k=last_k)]
     if split == "kfold":
         return list(kfold_splits(ratings, folds=folds, seed=seed))
+    if split == "probe":
+        if probe is None:
+            raise ConfigError("--split probe needs a Netflix data set with a probe.txt")
+        if not isinstance(probe, pd.DataFrame):
+            from recsys.data.netflix import read_probe
+
+            probe = read_probe(probe)
+        return [probe_split(ratings, probe)]
     raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")

@@ -1,6 +1,15 @@
 """Biased matrix factorisation: r̂ = μ + b_u + b_i + p_u·q_i, fitted by stochastic gradient
 descent.
 
+The SGD is blocked like libmf's: users and movies are dealt at random into `BLOCKS` groups
+each, and an epoch walks `BLOCKS` rounds of cells (b, (b + s) mod `BLOCKS`) that share no user
+and no movie, the cells of a round running in parallel. No two threads ever write the same
+factors, so the result depends on ``random_state`` alone, not on the thread count; each cell's
+ratings are shuffled once, and the order of the rounds is drawn each epoch. Memory is one
+shuffled copy of (user, item, rating) plus the factors. A plain Hogwild pass over shuffled
+ratings was the alternative; blocking was kept for being deterministic at the same speed
+(`benchmarks/netflix_scale.py`).
+
 This is what the MovieLens seed's RecommenderNet meant to be: its ``tf.tensordot(u, m, 2)``
 summed the products over the whole batch, one number added to every row, so its model was in
 effect bias-only. Here the dot product is per (user, movie) row. SGD was chosen over ALS by
@@ -16,6 +25,10 @@ import numpy as np
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.base import Recommender, top_n
+from recsys.progress import advance
+
+BLOCKS = 8  # per side of the grid: several cells per thread on a small machine, fixed so
+# results do not depend on how many threads run them
 
 
 class MatrixFactorization(Recommender):
@@ -55,12 +68,14 @@ class MatrixFactorization(Recommender):
         user_bias = np.zeros(history.n_users, np.float32)
         item_bias = np.zeros(history.n_items, np.float32)
         mean = np.float32(history.global_mean)
-        _sgd(
-            history.user, history.item, history.rating, mean,
-            user_factors, item_factors, user_bias, item_bias,
-            np.float32(self.learning_rate), np.float32(self.regularization),
-            np.float32(self.bias_regularization), self.epochs, self.random_state,
-        )  # fmt: skip
+        user, item, rating, cells = _grid(history, rng)
+        hyper = (np.float32(self.learning_rate), np.float32(self.regularization),
+                 np.float32(self.bias_regularization))  # fmt: skip
+        for _ in range(self.epochs):
+            rounds = rng.permutation(BLOCKS)
+            _epoch(user, item, rating, cells, rounds, mean, user_factors, item_factors,
+                   user_bias, item_bias, *hyper)  # fmt: skip
+            advance("mf epochs (ratings)", len(rating), self.epochs * len(rating))
         self.global_mean_ = float(mean)
         self.user_factors_ = user_factors
         self.item_factors_ = item_factors
@@ -86,19 +101,39 @@ class MatrixFactorization(Recommender):
         return best, cosine[best]
 
 
-@numba.njit(cache=True, fastmath=True)
-def _sgd(user, item, rating, mean, P, Q, b_u, b_i, lr, reg, reg_bias, epochs, seed):
-    np.random.seed(seed)  # noqa: NPY002 (numba has no Generator)
+def _grid(history: Interactions, rng: np.random.Generator):
+    """The ratings shuffled and grouped by cell of the BLOCKS × BLOCKS grid (user block major);
+    ``cells`` holds the BLOCKS² + 1 boundaries."""
+    user_block = rng.integers(0, BLOCKS, history.n_users)
+    item_block = rng.integers(0, BLOCKS, history.n_items)
+    shuffled = rng.permutation(len(history))
+    cell = user_block[history.user[shuffled]] * BLOCKS + item_block[history.item[shuffled]]
+    order = shuffled[np.argsort(cell, kind="stable")]
+    cells = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
+    np.cumsum(np.bincount(cell, minlength=BLOCKS * BLOCKS), out=cells[1:])
+    return history.user[order], history.item[order], history.rating[order], cells
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def _epoch(user, item, rating, cells, rounds, mean, P, Q, b_u, b_i, lr, reg, reg_bias):
+    """One pass over every rating: per round s, the cells (b, (b + s) mod BLOCKS) in parallel."""
     k = P.shape[1]
-    for _ in range(epochs):
-        for t in np.random.permutation(len(rating)):  # noqa: NPY002
-            u = user[t]
-            i = item[t]
-            error = rating[t] - (mean + b_u[u] + b_i[i] + np.dot(P[u], Q[i]))
-            b_u[u] += lr * (error - reg_bias * b_u[u])
-            b_i[i] += lr * (error - reg_bias * b_i[i])
-            for f in range(k):
-                p = P[u, f]
-                q = Q[i, f]
-                P[u, f] += lr * (error * q - reg * p)
-                Q[i, f] += lr * (error * p - reg * q)
+    for s in rounds:
+        for b in numba.prange(BLOCKS):
+            cell = b * BLOCKS + (b + s) % BLOCKS
+            for t in range(cells[cell], cells[cell + 1]):
+                u = user[t]
+                i = item[t]
+                p_u = P[u]
+                q_i = Q[i]
+                dot = np.float32(0.0)
+                for f in range(k):
+                    dot += p_u[f] * q_i[f]
+                error = rating[t] - (mean + b_u[u] + b_i[i] + dot)
+                b_u[u] += lr * (error - reg_bias * b_u[u])
+                b_i[i] += lr * (error - reg_bias * b_i[i])
+                for f in range(k):
+                    p = p_u[f]
+                    q = q_i[f]
+                    p_u[f] = p + lr * (error * q - reg * p)
+                    q_i[f] = q + lr * (error * p - reg * q)

@@ -10,6 +10,7 @@ from recsys.data.splits import (
     SPLITS,
     kfold_splits,
     make_splits,
+    probe_split,
     random_split,
     seed1_split,
     temporal_split,
@@ -144,9 +145,11 @@ def test_kfold_tests_every_rating_exactly_once(ratings):
 
 
 def test_make_splits_names_every_split(ratings):
-    made = {name: make_splits(ratings, name, folds=4, seed=7, cutoff="2005-01-08", last_k=2)
-            for name in SPLITS}  # fmt: skip
-    assert [len(made[name]) for name in SPLITS] == [1, 1, 1, 1, 4]
+    probe = ratings.iloc[::7][["user_id", "item_id"]]
+    made = {name: make_splits(ratings, name, folds=4, seed=7, cutoff="2005-01-08", last_k=2,
+                              probe=probe) for name in SPLITS}  # fmt: skip
+    assert [len(made[name]) for name in SPLITS] == [1, 1, 1, 1, 4, 1]
+    pd.testing.assert_frame_equal(made["probe"][0].test, probe_split(ratings, probe).test)
     pd.testing.assert_frame_equal(made["seed1"][0].test, seed1_split(ratings).test)
     pd.testing.assert_frame_equal(made["temporal"][0].test,
                                   temporal_split(ratings, cutoff="2005-01-08").test)  # fmt: skip
@@ -155,3 +158,31 @@ def test_make_splits_names_every_split(ratings):
     assert [s.name for s in made["kfold"]] == ["kfold-0", "kfold-1", "kfold-2", "kfold-3"]
     with pytest.raises(ConfigError, match="unknown split 'holdout'; choose from seed1"):
         make_splits(ratings, "holdout")
+
+
+def test_probe_split_holds_out_exactly_the_probe_pairs(ratings):
+    """Brute force: a rating is in the test set iff its (user, movie) is a probe pair."""
+    ratings = ratings.drop_duplicates(["user_id", "item_id"]).reset_index(drop=True)
+    probe = pd.concat([ratings.iloc[3::5][["user_id", "item_id"]],
+                       pd.DataFrame({"user_id": [999], "item_id": [1]})])  # fmt: skip
+    split = probe_split(ratings, probe)
+    pairs = set(zip(probe["user_id"], probe["item_id"], strict=True))
+    in_probe = [(u, i) in pairs for u, i in zip(ratings["user_id"], ratings["item_id"], strict=True)]
+    assert sorted(split.test["row"]) == sorted(ratings["row"][in_probe])
+    assert sorted(split.train["row"]) == sorted(ratings["row"][~np.array(in_probe)])
+    assert split.info["probe_pairs_unrated"] == 1  # (999, 1) has no rating: counted, not lost
+    assert split.info["reference_rmse"] == {"Cinematch (quiz)": 0.9514}
+
+
+def test_probe_split_reads_a_netflix_folders_probe_txt(tmp_path):
+    from recsys.data.loading import load
+    from recsys.data.netflix import read_probe
+    from recsys.data.synthetic import write_netflix_synthetic
+
+    folder = write_netflix_synthetic(tmp_path / "nf", 0.0005, seed=3)
+    dataset = load(folder, cache=False)
+    (split,) = make_splits(dataset.ratings, "probe", probe=folder)
+    assert len(split.test) == len(read_probe(folder)) > 0
+    assert len(split.train) + len(split.test) == len(dataset.ratings)
+    with pytest.raises(ConfigError, match="probe.txt"):
+        make_splits(dataset.ratings, "probe")

@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 from recsys.data.loading import load
-from recsys.data.synthetic import HISTOGRAM, synthesize, write_synthetic
+from recsys.data.netflix import read_probe
+from recsys.data.synthetic import (
+    HISTOGRAM,
+    NETFLIX_MOVIES,
+    latest_ratings,
+    synthesize,
+    synthesize_netflix,
+    write_netflix_synthetic,
+    write_synthetic,
+)
 from recsys.errors import ConfigError
 
 
@@ -117,3 +126,50 @@ def test_ratings_fall_after_release_and_the_signal_is_learnable(larger):
     predicted = mean + test["item_id"].map(item_bias).fillna(0)
     baseline = np.sqrt(((test["rating"] - mean) ** 2).mean())
     assert np.sqrt(((test["rating"] - predicted) ** 2).mean()) < 0.95 * baseline
+
+
+@pytest.fixture(scope="module")
+def netflix_one_percent():
+    return synthesize_netflix(0.01, seed=1)
+
+
+def test_netflix_shape_at_one_percent_has_the_published_marginals(netflix_one_percent):
+    """At 1 % of the users every movie stays: ratings per user keep Netflix's spread (median
+    96), ratings per movie shrink by the fraction (top 232,944 and median 561 at full size)."""
+    r = netflix_one_percent.ratings
+    assert len(r) == 1_004_805 and r["user_id"].nunique() == 4_802
+    assert len(netflix_one_percent.movies) == NETFLIX_MOVIES
+    per_user = r.groupby("user_id").size()
+    assert 86 <= per_user.median() <= 106 and abs(per_user.mean() - 209.25) < 1
+    per_movie = r.groupby("item_id").size().reindex(range(1, NETFLIX_MOVIES + 1), fill_value=0)
+    assert 0.8 * 2_329 <= per_movie.max() <= 1.1 * 2_329
+    assert 3 <= per_movie.median() <= 9  # 5.6 expected; rare movies' counts are Poisson noise
+    assert 0.75 * 26.7 <= per_movie.quantile(0.75) <= 1.25 * 26.7
+    stars = np.bincount(r["rating"].astype(int), minlength=6)[1:] / len(r)
+    np.testing.assert_allclose(stars, HISTOGRAM, atol=0.01)
+    days = pd.to_datetime(r["timestamp"], unit="s")
+    assert days.min() >= pd.Timestamp("1999-11-11") and days.max() <= pd.Timestamp("2005-12-31")
+
+
+def test_latest_ratings_are_each_users_last_three_keeping_one(netflix_one_percent):
+    r = netflix_one_percent.ratings.iloc[:200_000]
+    rows = latest_ratings(r)
+    chosen = np.zeros(len(r), bool)
+    chosen[rows] = True
+    frame = r.assign(chosen=chosen, row=np.arange(len(r)))
+    for _, group in frame.groupby("user_id"):  # brute force: by time, later rows first
+        ranked = group.sort_values(["timestamp", "row"], ascending=False)
+        expected = np.zeros(len(group), bool)
+        expected[: min(3, len(group) - 1)] = True
+        np.testing.assert_array_equal(ranked["chosen"].to_numpy(), expected)
+
+
+def test_write_netflix_synthetic_writes_the_probe_of_latest_ratings(tmp_path):
+    folder = write_netflix_synthetic(tmp_path / "nf", 0.0005, seed=2)
+    back = load(folder, cache=False)
+    assert len(back.ratings) == round(100_480_507 * 0.0005)
+    probe = read_probe(folder)
+    expected = back.ratings.iloc[latest_ratings(back.ratings)][["user_id", "item_id"]]
+    got = set(zip(probe["user_id"], probe["item_id"], strict=True))
+    assert got == set(zip(expected["user_id"], expected["item_id"], strict=True))
+    assert len(got) == len(probe)  # no pair listed twice
