@@ -86,11 +86,17 @@ class RequestLimits:
         self.app = app
         self.max_bytes = settings.max_body_bytes
         self.timeout = settings.body_timeout
+        self.server_checked = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self.server_checked:
+            self.server_checked = True
+            if LINGERING_CLOSE not in (scope.get("extensions") or {}):
+                log.warning("served without the connection limits of `recsys serve` (request "
+                            "head size, header and idle timeouts, connection caps)")  # fmt: skip
         length, chunked, content_type, encoding = body_framing(scope["headers"])
         has_body = chunked or bool(length)
         if has_body:

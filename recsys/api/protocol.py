@@ -119,9 +119,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
-            return
+            return  # else answered as plain HTTP, without uvicorn's two warnings per request
         except httptools.HttpParserError as error:
             refused = error.__context__
             if isinstance(refused, Refused):

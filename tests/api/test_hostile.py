@@ -317,6 +317,19 @@ def test_headers_sent_slowly_are_408(server, note):
     assert time.monotonic() - started < 3
 
 
+def test_an_upgrade_request_is_plain_http_and_logs_nothing(server, note):
+    lines_before = server.log().count("\n")
+    statuses = []
+    for upgrade in (b"websocket", b"h2c", b"nonsense"):
+        with Raw(server.port) as raw:
+            raw.send(b"GET /health/live HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+                     b"Upgrade: " + upgrade + b"\r\n\r\n")  # fmt: skip
+            statuses.append(status_of(raw.response(timeout=5)))
+    note(",".join(map(str, statuses)))
+    assert statuses == [200] * 3
+    assert not [line for line in server.log().splitlines()[lines_before:] if "WARNING" in line]
+
+
 def test_a_silent_connection_is_closed(server, note):
     with Raw(server.port) as raw:
         closed = raw.closed_by_server(timeout=4)
