@@ -168,9 +168,15 @@ def _log(scope: Scope, rejection: Rejected) -> None:
 
 async def _answer(scope: Scope, send: Send, status: int, detail: str) -> None:
     """A JSON error; ``Connection: close`` unless the server drains what is left of the body."""
+    drains = LINGERING_CLOSE in (scope.get("extensions") or {})
+    await send_error(send, status, detail, [] if drains else [(b"connection", b"close")])
+
+
+async def send_error(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``{"detail": detail}`` with ``status`` (and ``headers``) through ASGI."""
     body = error_body(detail)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    if LINGERING_CLOSE not in (scope.get("extensions") or {}):
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    framing = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": framing + headers})
     await send({"type": "http.response.body", "body": body})

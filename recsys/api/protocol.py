@@ -33,7 +33,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from recsys.api.errors import error_body
-from recsys.api.limits import LINGERING_CLOSE
+from recsys.api.limits import LINGERING_CLOSE, send_error
 from recsys.config import Settings, get_settings
 
 HEAD_SLACK = 1024  # request line and line ends beyond the URL and header limits
@@ -60,11 +60,8 @@ def http_error(status: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) 
 
 async def busy(scope, receive, send) -> None:
     """The answer while RECSYS_MAX_CONCURRENCY requests are in progress."""
-    body = error_body("too many requests in progress; retry shortly")
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-               (b"retry-after", b"1")]  # fmt: skip
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 503, "too many requests in progress; retry shortly",
+                     [(b"retry-after", b"1")])  # fmt: skip
 
 
 def without_server_header(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
