@@ -51,6 +51,9 @@ class Recommender:
     name: ClassVar[str]
     #: True when `_predict` can score pairs with unknown users or movies itself.
     handles_unknown: ClassVar[bool] = False
+    #: Models that score by computing features per pair rank only this many candidates (the
+    #: most-rated unseen movies, deeper when a page needs it), not the whole catalogue.
+    rank_pool: ClassVar[int | None] = None
 
     # -- hyperparameters -------------------------------------------------------------
     @classmethod
@@ -156,6 +159,16 @@ class Recommender:
         times = np.full(len(items), self.last_timestamp_, np.int64)
         return self._predict(users, items, times).astype(np.float32)
 
+    def score(self, user: int, items: np.ndarray) -> np.ndarray:
+        """Scores (higher is better, float32) of the given item indices for one known user;
+        a model with a `rank_pool` computes only those pairs."""
+        if self.rank_pool is None:
+            return self.score_items(user)[items]
+        items = np.asarray(items, np.int32)
+        users = np.full(len(items), user, np.int32)
+        times = np.full(len(items), self.last_timestamp_, np.int64)
+        return self._predict(users, items, times).astype(np.float32)
+
     def recommend_indices(
         self,
         user: int,
@@ -169,13 +182,18 @@ class Recommender:
 
         ``candidates`` is a boolean mask over items restricting the choice (filters).
         """
-        scores = self.score_items(user)
-        allowed = np.ones(len(scores), bool) if candidates is None else candidates.copy()
+        allowed = np.ones(len(self.items_), bool) if candidates is None else candidates.copy()
         if exclude_seen:
             allowed[self.seen(user)] = False
         positions = np.flatnonzero(allowed)
-        best = top_n(scores[positions], n, offset)
-        return positions[best], scores[positions[best]]
+        if self.rank_pool is not None and len(positions) > max(self.rank_pool, offset + n):
+            by_count = np.lexsort((positions, -self.item_counts_[positions]))
+            positions = np.sort(positions[by_count[: max(self.rank_pool, offset + n)]])
+            scores = np.asarray(self.score(user, positions), np.float32)
+        else:
+            scores = self.score_items(user)[positions]
+        best = top_n(scores, n, offset)
+        return positions[best], scores[best]
 
     def recommend(
         self, user_id, n: int = 10, *, exclude_seen: bool = True, items=None, offset: int = 0

@@ -26,6 +26,7 @@ from recsys.features.builder import (
 from recsys.features.era import movie_eras
 from recsys.models.base import Recommender
 from recsys.models.bias import Biases
+from recsys.models.trees import Forest
 
 
 class _Boosted(Recommender):
@@ -51,6 +52,8 @@ class _Boosted(Recommender):
             self.max_candidates is None or self.max_candidates >= 1,
             "max_candidates must be None (exact) or >= 1",
         )
+
+    rank_pool = 200
 
     def _remember(self, history: Interactions, data: Dataset) -> None:
         self.history_ = history
@@ -94,11 +97,12 @@ class GBMSeed(_Boosted):
         # SPEC §3: a training target's features come from the history without that target;
         # both definitions leave the target's own rating out, so the full history serves.
         features = self._features(history.user, history.item)
-        self.regressor_ = self._regressor(early_stopping=True).fit(features, history.rating)
+        fitted = self._regressor(early_stopping=True).fit(features, history.rating)
+        self.regressor_ = Forest.from_sklearn(fitted)
         self.feature_names_ = SEED_FEATURES
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
-        return self.regressor_.predict(self._features(user, item))
+        return self.regressor_.raw(self._features(user, item))
 
 
 class GBMBlend(_Boosted):
@@ -165,14 +169,15 @@ class GBMBlend(_Boosted):
                 history.user[rows], history.item[rows], history.timestamp[rows],
             )  # fmt: skip
         self.base_models_ = self._fit_bases(data, history)
-        self.regressor_ = self._regressor(early_stopping=True, n_iter_no_change=30).fit(
+        fitted = self._regressor(early_stopping=True, n_iter_no_change=30).fit(
             features, history.rating
         )
+        self.regressor_ = Forest.from_sklearn(fitted)
         self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         features = self._features(self.history_, self.base_models_, user, item, timestamps)
-        return self.regressor_.predict(features)
+        return self.regressor_.raw(features)
 
     def score_items(self, user: int) -> np.ndarray:
         """Every item for one user: the base models score all items their own fast way."""
@@ -183,4 +188,4 @@ class GBMBlend(_Boosted):
         features = self._features(
             self.history_, self.base_models_, users, items, times, base_scores=base_scores
         )
-        return self.regressor_.predict(features).astype(np.float32)
+        return self.regressor_.raw(features).astype(np.float32)

@@ -1,8 +1,10 @@
-"""Saving and loading models: safe formats for arrays, joblib only for scikit-learn objects.
+"""Saving and loading models as data: nothing in a saved model runs code when it loads.
 
 A saved model is a folder: ``model.json`` (name, hyperparameters, scalar state, versions),
-``arrays.npz`` (every learned array, read with ``allow_pickle=False``), a sub-folder per
-sub-model, and ``*.joblib`` for scikit-learn estimators.
+``arrays.npz`` (every learned array, read with ``allow_pickle=False``) and a sub-folder per
+sub-model. Boosted trees are stored as their node arrays (`recsys.models.trees.Forest`); no
+pickle, joblib or other executable format is written or read. Sub-model folders named in
+``model.json`` must be plain names inside the folder.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import json
 import zipfile
 from pathlib import Path
 
-import joblib
 import numpy as np
-from sklearn.base import BaseEstimator
+import scipy.sparse as sp
 
 import recsys
 from recsys.data.interactions import CSR, Interactions
@@ -23,10 +24,11 @@ from recsys.data.vocabulary import Vocabulary
 from recsys.errors import ArtifactError
 from recsys.models.base import Recommender
 from recsys.models.bias import Biases
+from recsys.models.trees import Forest
 
 FORMAT = "recsys-model"
-FORMAT_VERSION = 1
-DATACLASSES = {cls.__name__: cls for cls in (Biases, CSR, Interactions)}
+FORMAT_VERSION = 2  # 2: boosted trees as node arrays, no joblib
+DATACLASSES = {cls.__name__: cls for cls in (Biases, CSR, Interactions, Forest)}
 
 
 def save_model(model: Recommender, path: Path) -> Path:
@@ -63,6 +65,11 @@ def _dump(value, key: str, arrays: dict, path: Path) -> dict:
             value = value.astype(np.str_)
         arrays[key] = value
         return {"array": key}
+    if sp.issparse(value):
+        value = sp.csr_matrix(value)
+        for part in ("data", "indices", "indptr"):
+            arrays[f"{key}.{part}"] = getattr(value, part)
+        return {"sparse": key, "shape": list(value.shape)}
     if isinstance(value, Vocabulary):
         arrays[key] = value.ids.astype(np.str_) if value.ids.dtype == object else value.ids
         return {"vocabulary": key}
@@ -71,9 +78,6 @@ def _dump(value, key: str, arrays: dict, path: Path) -> dict:
     if isinstance(value, Recommender):
         save_model(value, path / key)
         return {"model": key}
-    if isinstance(value, BaseEstimator):
-        joblib.dump(value, path / f"{key}.joblib")
-        return {"joblib": f"{key}.joblib"}
     if dataclasses.is_dataclass(value) and type(value).__name__ in DATACLASSES:
         fields = {
             f.name: _dump(getattr(value, f.name), f"{key}.{f.name}", arrays, path)
@@ -123,18 +127,29 @@ def load_model(path: str | Path) -> Recommender:
     return model
 
 
+def _inside(folder: Path, name: object) -> Path:
+    """A sub-model folder named in model.json: a plain name, never a path out of ``folder``."""
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in {".", ".."}:
+        raise ArtifactError(f"{folder}: sub-model {name!r} is not a plain folder name")
+    return folder / name
+
+
 def _restore(spec: dict, arrays, path: Path):
     if "array" in spec:
         return arrays[spec["array"]]
+    if "sparse" in spec:
+        key = spec["sparse"]
+        parts = (arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"])
+        matrix = sp.csr_matrix(parts, shape=tuple(int(n) for n in spec["shape"]))
+        matrix.check_format(full_check=True)
+        return matrix
     if "vocabulary" in spec:
         ids = arrays[spec["vocabulary"]]
         return Vocabulary(ids.astype(object) if ids.dtype.kind == "U" else ids)
     if "scale" in spec:
         return RatingScale(**spec["scale"])
     if "model" in spec:
-        return load_model(path / spec["model"])
-    if "joblib" in spec:
-        return joblib.load(path / spec["joblib"])
+        return load_model(_inside(path, spec["model"]))
     if "dataclass" in spec:
         cls = DATACLASSES[spec["dataclass"]]
         return cls(**{k: _restore(v, arrays, path) for k, v in spec["fields"].items()})

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from recsys.errors import ConfigError
+from recsys.models.als import ImplicitALS
 from recsys.models.base import Recommender
 from recsys.models.baselines import Baseline, GlobalMean
 from recsys.models.closest import ClosestRaters
+from recsys.models.ease import EASE
 from recsys.models.gbm import GBMBlend, GBMSeed
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import MatrixFactorization
+from recsys.models.ranker import Ranker
+from recsys.models.ranking import Cooccurrence, Popular
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (
-        GlobalMean, Baseline, MatrixFactorization, ItemKNN, ClosestRaters, GBMSeed, GBMBlend
+        GlobalMean, Baseline, MatrixFactorization, ItemKNN, ClosestRaters, GBMSeed, GBMBlend,
+        Popular, EASE, ImplicitALS, Cooccurrence, Ranker,
     )
 }
 

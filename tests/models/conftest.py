@@ -15,6 +15,8 @@ FAST = {
     "mf": {"n_factors": 16, "epochs": 20},
     "gbm-seed": {"max_iter": 60},
     "gbm": {"folds": 2, "max_iter": 80},
+    "als": {"n_factors": 16, "iterations": 5},
+    "ranker": {"max_iter": 30, "depth": 30, "precompute": 20},
 }
 
 

@@ -1,0 +1,156 @@
+"""Features of (user, unseen movie) pairs: what the two-stage ranker reads about a candidate.
+
+A candidate is a movie the user has not rated, so the closest-rater distance of SPEC §3 between
+the user and another rater does not depend on the candidate (the target movie is never among
+the movies they share). One pass over the user's movies and their raters gives every user's
+common count and absolute difference; each candidate then takes its four nearest raters from
+its own raters. The cost is what the overlaps cost, once per user, not once per pair.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.data.interactions import Interactions
+from recsys.data.schema import ITEM
+from recsys.data.vocabulary import Vocabulary
+from recsys.features.builder import N_CLOSEST
+
+FEW_COMMON = 3
+MISSING_COST = 3.5
+
+
+def unseen_closest(
+    history: Interactions, user: np.ndarray, item: np.ndarray, n: int = N_CLOSEST
+) -> tuple[np.ndarray, np.ndarray]:
+    """closest_1..n ratings and distances (each (pairs, n) float32, NaN where a movie has
+    fewer raters) of pairs grouped by user, whose movies the user has not rated."""
+    user = np.asarray(user, np.int64)
+    item = np.asarray(item, np.int64)
+    if len(user) and (np.diff(user) < 0).any():
+        raise ValueError("pairs must be grouped by user (sorted by user index)")
+    starts = np.flatnonzero(np.r_[True, np.diff(user) != 0]) if len(user) else np.zeros(0, np.int64)
+    bounds = np.r_[starts, len(user)].astype(np.int64)
+    ratings = np.full((len(user), n), np.nan, np.float32)
+    distances = np.full((len(user), n), np.nan, np.float32)
+    u, i = history.by_user, history.by_item
+    _unseen_closest(
+        bounds, user, item, u.indptr, u.indices, u.ratings, i.indptr, i.indices, i.ratings,
+        history.n_users, ratings, distances, numba.get_num_threads(),
+    )  # fmt: skip
+    return ratings, distances
+
+
+@numba.njit(cache=True, parallel=True)
+def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings,
+                    n_users, out_ratings, out_distances, threads):  # fmt: skip
+    n_groups = len(bounds) - 1
+    n_threads = min(threads, max(n_groups, 1))
+    n = out_ratings.shape[1]
+    for chunk in numba.prange(n_threads):
+        common = np.zeros(n_users, np.int32)
+        diff = np.zeros(n_users, np.float64)
+        touched = np.empty(n_users, np.int64)
+        best_d = np.empty(n, np.float64)
+        best_c = np.empty(n, np.int64)
+        best_v = np.empty(n, np.int64)
+        best_r = np.empty(n, np.float32)
+        for g in range(chunk, n_groups, n_threads):
+            lo, hi = bounds[g], bounds[g + 1]
+            u = user[lo]
+            n_touched = 0
+            for t in range(u_ptr[u], u_ptr[u + 1]):
+                j = u_items[t]
+                mine = u_ratings[t]
+                for e in range(i_ptr[j], i_ptr[j + 1]):
+                    v = i_users[e]
+                    if common[v] == 0:
+                        touched[n_touched] = v
+                        n_touched += 1
+                    common[v] += 1
+                    diff[v] += abs(mine - i_ratings[e])
+            for p in range(lo, hi):
+                m = item[p]
+                found = 0
+                for e in range(i_ptr[m], i_ptr[m + 1]):
+                    v = i_users[e]
+                    if v == u:
+                        continue
+                    c = common[v]
+                    s = diff[v]
+                    if c >= FEW_COMMON:
+                        d = FEW_COMMON * s / c
+                    else:
+                        d = s + MISSING_COST * (FEW_COMMON - c)
+                    # insert (d, c, v) keeping the n nearest: smaller d, more common, smaller id
+                    slot = found if found < n else n
+                    while slot > 0:
+                        q = slot - 1
+                        earlier = (best_d[q] < d) or (best_d[q] == d and (
+                            best_c[q] > c or (best_c[q] == c and best_v[q] < v)))
+                        if earlier:
+                            break
+                        if slot < n:
+                            best_d[slot] = best_d[q]
+                            best_c[slot] = best_c[q]
+                            best_v[slot] = best_v[q]
+                            best_r[slot] = best_r[q]
+                        slot -= 1
+                    if slot < n:
+                        best_d[slot] = d
+                        best_c[slot] = c
+                        best_v[slot] = v
+                        best_r[slot] = i_ratings[e]
+                        if found < n:
+                            found += 1
+                for k in range(found):
+                    out_ratings[p, k] = best_r[k]
+                    out_distances[p, k] = best_d[k]
+            for t in range(n_touched):
+                common[touched[t]] = 0
+                diff[touched[t]] = 0.0
+
+
+def genre_matrix(items: Vocabulary, movies: pd.DataFrame) -> sp.csr_matrix:
+    """Items × genres, 1 where the movie has the genre (float32 CSR); genre order is sorted."""
+    table = movies[[ITEM, "genres"]].drop_duplicates(ITEM).explode("genres").dropna()
+    table = table[table["genres"].map(lambda g: isinstance(g, str))]
+    names = sorted(table["genres"].unique())
+    code = {g: c for c, g in enumerate(names)}
+    rows = items.index(table[ITEM].to_numpy())
+    keep = rows >= 0
+    cols = table["genres"].map(code).to_numpy()[keep]
+    values = np.ones(int(keep.sum()), np.float32)
+    matrix = sp.csr_matrix((values, (rows[keep], cols)), shape=(len(items), max(len(names), 1)))
+    matrix.data[:] = 1.0  # a genre listed twice still counts once
+    return matrix
+
+
+def genre_affinity(
+    history: Interactions, item_genres: sp.csr_matrix, user: np.ndarray, item: np.ndarray
+) -> np.ndarray:
+    """Per pair: the share of the user's ratings that fall in the movie's genres (mean over its
+    genres), and the user's mean rating in those genres minus their mean (NaN where none)."""
+    csr = history.by_user
+    shape = (history.n_users, history.n_items)
+    rated = sp.csr_matrix((np.ones(len(csr.indices), np.float32), csr.indices, csr.indptr), shape)
+    stars = sp.csr_matrix((csr.ratings.astype(np.float32), csr.indices, csr.indptr), shape)
+    users, back = np.unique(user, return_inverse=True)
+    counts = np.asarray((rated[users] @ item_genres).todense(), np.float64)
+    sums = np.asarray((stars[users] @ item_genres).todense(), np.float64)
+    n_rated = np.maximum(np.diff(csr.indptr)[users], 1).astype(np.float64)
+    user_mean = np.asarray(stars[users].sum(axis=1)).ravel() / n_rated
+    genres = item_genres[item]
+    rows = np.repeat(np.arange(len(item)), np.diff(genres.indptr))
+    per_genre_count = counts[back[rows], genres.indices]
+    per_genre_sum = sums[back[rows], genres.indices]
+    n_genres = np.maximum(np.diff(genres.indptr), 1)
+    share = np.bincount(rows, per_genre_count, len(item)) / n_genres / n_rated[back]
+    total_count = np.bincount(rows, per_genre_count, len(item))
+    total_sum = np.bincount(rows, per_genre_sum, len(item))
+    rating = np.divide(total_sum, total_count, out=np.full(len(item), np.nan),
+                       where=total_count > 0) - user_mean[back]  # fmt: skip
+    return np.column_stack([share, rating]).astype(np.float32)

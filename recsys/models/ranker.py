@@ -1,0 +1,319 @@
+"""The two-stage ranker: candidates from several generators, ordered by gradient boosting.
+
+1. **Candidates.** Each generator (EASE, implicit ALS, popularity, item co-occurrence) proposes
+   its ``depth`` best unseen movies for a user; the ranker takes their union.
+2. **Features** of every (user, candidate) pair: each generator's score and rank; the rating
+   models' predicted ratings (matrix factorisation, baseline); the Netflix seed's closest
+   raters and era mean; the movie's popularity, its trend and its age; the user's genre
+   affinity and activity.
+3. **Order.** A `HistGradientBoostingClassifier` gives each pair the chance that the user
+   rates the movie ≥ ``relevant``. It learns from the training ratings themselves: each user's
+   latest ``label_fraction`` (by time) is held out as labels, the generators and features come
+   from the rest, and everything is then refitted on all the training ratings.
+
+Lists for every known user are ranked once after fitting (``precompute`` deep), so a request is
+a lookup; filters, deeper pages and new ratings take the live path, which ranks candidates drawn
+inside the filter. Predicted ratings come from the rating model (``rating_model``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.features.activity import SECONDS_PER_YEAR
+from recsys.features.builder import CLOSEST, DISTANCES, item_years
+from recsys.features.era import era_mean, movie_eras
+from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest
+from recsys.models.base import Recommender, top_n
+from recsys.models.ranking import ItemScorer, rated_matrix
+from recsys.models.trees import Forest
+
+log = logging.getLogger(__name__)
+
+GENERATORS = ("ease", "als", "popular", "item-cooc")
+RATERS = ("mf", "baseline")
+DAY = 86_400
+TREND_DAYS = 180
+BLOCK = 256
+LABEL_SPLITS = ("random", "latest")
+
+
+@dataclass
+class _Stage:
+    """Everything features are read from: the history and the models fitted on it."""
+
+    history: Interactions
+    generators: dict[str, ItemScorer]
+    raters: dict[str, Recommender]
+
+
+class Ranker(Recommender):
+    """Candidates from ``generators``, features per pair, gradient-boosted order."""
+
+    name = "ranker"
+
+    def __init__(
+        self,
+        generators: tuple[str, ...] = GENERATORS,
+        depth: int = 100,
+        rating_model: str = "mf",
+        label_fraction: float = 0.1,
+        label_split: str = "random",
+        relevant: float = 4.0,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 50,
+        l2_regularization: float = 1.0,
+        precompute: int = 100,
+        random_state: int = 0,
+    ) -> None:
+        self.generators = tuple(generators)
+        self.depth = depth
+        self.rating_model = rating_model
+        self.label_fraction = label_fraction
+        self.label_split = label_split
+        self.relevant = relevant
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.precompute = precompute
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------
+    def _validate(self) -> None:
+        from recsys.models.registry import MODELS
+
+        unknown = [g for g in self.generators if g not in MODELS
+                   or not issubclass(MODELS[g], ItemScorer)]  # fmt: skip
+        self._require(self.generators and not unknown, f"generators: not ranking models {unknown}")
+        self._require(self.rating_model in MODELS and self.rating_model != self.name,
+                      f"rating_model {self.rating_model!r} is not a rating model")  # fmt: skip
+        self._require(self.depth >= 1, "depth must be >= 1")
+        self._require(0 < self.label_fraction < 1, "label_fraction must be in (0, 1)")
+        self._require(self.label_split in LABEL_SPLITS,
+                      f"label_split must be one of {', '.join(LABEL_SPLITS)}")  # fmt: skip
+        self._require(self.max_iter >= 1, "max_iter must be >= 1")
+        self._require(self.learning_rate > 0, "learning_rate must be > 0")
+        self._require(self.precompute >= 0, "precompute must be >= 0")
+
+    def feature_names(self) -> list[str]:
+        generated = [f"{g}_{kind}" for g in self.generators for kind in ("score", "rank")]
+        return [
+            *generated, *(f"{r}_rating" for r in RATERS), *CLOSEST, *DISTANCES, "era_mean",
+            "item_count", "item_mean", "item_recent", "item_trend", "movie_age",
+            "genre_share", "genre_rating", "user_count", "user_mean", "user_mainstream",
+        ]  # fmt: skip
+
+    def _fit(self, history: Interactions, data: Dataset) -> None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        self.item_year_ = item_years(history.items, data.movies)
+        self.item_era_ = movie_eras(self.item_year_)
+        self.item_genres_ = genre_matrix(history.items, data.movies)
+        held = self._label_mask(history)
+        early = self._stage(data, history.subset(~held))
+        labels = history.subset(held)
+        users = np.unique(labels.user[labels.rating >= self.relevant])
+        features, pair_user, pair_item = [], [], []
+        for block in np.array_split(users, max(1, -(-len(users) // BLOCK))):
+            u, i, f = self._pairs(early, block)
+            features.append(f)
+            pair_user.append(u)
+            pair_item.append(i)
+        X = np.concatenate(features)
+        found = labels.rating_of(np.concatenate(pair_user), np.concatenate(pair_item))
+        y = (np.nan_to_num(found, nan=0.0) >= self.relevant).astype(np.int8)
+        log.info("ranker: %d pairs of %d users, %d positive", len(y), len(users), int(y.sum()))
+        classifier = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization, random_state=self.random_state,
+            early_stopping=True, n_iter_no_change=20, validation_fraction=0.1,
+        ).fit(X, y)  # fmt: skip
+        self.forest_ = Forest.from_sklearn(classifier)
+        self.feature_names_ = self.feature_names()
+        final = self._stage(data, history)
+        self.history_ = history
+        self.generators_ = final.generators
+        self.raters_ = final.raters
+        self._precompute()
+
+    def _label_mask(self, history: Interactions) -> np.ndarray:
+        """``label_fraction`` of each user's ratings (at least one, never all): their latest,
+        or drawn at random."""
+        if self.label_split == "latest":
+            within = history.timestamp
+        else:
+            within = np.random.default_rng(self.random_state).random(len(history))
+        order = np.lexsort((history.item, within, history.user))
+        count = np.bincount(history.user, minlength=history.n_users)
+        starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+        position = np.arange(len(order)) - np.repeat(starts, count)  # 0 = earliest
+        n_user = count[history.user[order]]
+        n_held = np.where(n_user >= 2, np.maximum(1, np.floor(n_user * self.label_fraction)), 0)
+        held = np.zeros(len(history), bool)
+        held[order] = position >= n_user - n_held
+        return held
+
+    def _stage(self, data: Dataset, history: Interactions) -> _Stage:
+        from recsys.models.registry import make_model
+
+        def fit(name: str) -> Recommender:
+            return make_model(name).fit(data, history=history)
+
+        raters = {name: fit(name) for name in RATERS}
+        if self.rating_model not in raters:
+            raters[self.rating_model] = fit(self.rating_model)
+        return _Stage(history, {g: fit(g) for g in self.generators}, raters)
+
+    def _live_stage(self) -> _Stage:
+        return _Stage(self.history_, self.generators_, self.raters_)
+
+    # -- candidates and features ---------------------------------------------------------
+    def _pairs(
+        self,
+        stage: _Stage,
+        users: np.ndarray,
+        depth: int | None = None,
+        allowed: np.ndarray | None = None,
+        exclude_seen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(user, item) pairs of the candidates of a block of users, sorted by user, with
+        their feature matrix. ``allowed`` (a mask over items) restricts the candidates."""
+        depth = depth or self.depth
+        n_items = stage.history.n_items
+        history = stage.history
+        rated = rated_matrix(history.by_user.indptr, history.by_user.indices, n_items)[users]
+        seen_rows = np.repeat(np.arange(len(users)), np.diff(rated.indptr))
+        chosen = np.zeros((len(users), n_items), bool)
+        scores, ranks = [], []
+        k = min(depth, n_items)
+        for generator in stage.generators.values():
+            score = generator.score_users(users)
+            candidate = score.copy()
+            if exclude_seen:
+                candidate[seen_rows, rated.indices] = -np.inf
+            if allowed is not None:
+                candidate[:, ~allowed] = -np.inf
+            best = np.argpartition(-candidate, k - 1, axis=1)[:, :k]
+            best_scores = np.take_along_axis(candidate, best, axis=1)
+            order = np.argsort(-best_scores, axis=1, kind="stable")
+            best = np.take_along_axis(best, order, axis=1)
+            finite = np.isfinite(np.take_along_axis(best_scores, order, axis=1))
+            rank = np.full((len(users), n_items), k, np.int32)
+            rows = np.repeat(np.arange(len(users)), k)
+            rank[rows, best.ravel()] = np.tile(np.arange(k, dtype=np.int32), len(users))
+            chosen[rows[finite.ravel()], best.ravel()[finite.ravel()]] = True
+            scores.append(score)
+            ranks.append(rank)
+        row, item = np.nonzero(chosen)
+        user = users[row]
+        generated = []
+        for score, rank in zip(scores, ranks, strict=True):
+            value = score[row, item]
+            generated += [np.where(np.isfinite(value), value, np.nan), rank[row, item]]
+        return user, item, self._features(stage, user, item, generated)
+
+    def _features(self, stage: _Stage, user, item, generated: list[np.ndarray]) -> np.ndarray:
+        history = stage.history
+        now = int(history.timestamp.max())
+        predicted = [stage.raters[r].predict_indices(user, item).rating for r in RATERS]
+        closest, distance = unseen_closest(history, user, item)
+        era = era_mean(history, self.item_era_, user, item)
+        count = np.bincount(history.item, minlength=history.n_items).astype(np.float64)
+        total = np.bincount(history.item, history.rating, minlength=history.n_items)
+        item_mean = np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
+        recent = history.timestamp >= now - TREND_DAYS * DAY
+        recent_count = np.bincount(history.item[recent], minlength=history.n_items)
+        trend = recent_count / np.maximum(count, 1.0)
+        age = 1970 + now / SECONDS_PER_YEAR - self.item_year_
+        genres = genre_affinity(history, self.item_genres_, user, item)
+        user_count = np.bincount(history.user, minlength=history.n_users).astype(np.float64)
+        user_total = np.bincount(history.user, history.rating, minlength=history.n_users)
+        user_mean = user_total / np.maximum(user_count, 1.0)
+        log_count = np.log1p(count)
+        mainstream = np.bincount(history.user, log_count[history.item], history.n_users)
+        mainstream /= np.maximum(user_count, 1.0)
+        columns = [
+            *generated, *predicted, *closest.T, *distance.T, era,
+            count[item], item_mean[item], recent_count[item], trend[item], age[item],
+            *genres.T, user_count[user], user_mean[user], mainstream[user],
+        ]  # fmt: skip
+        return np.column_stack(columns).astype(np.float32)
+
+    # -- ranking ---------------------------------------------------------------------
+    def _rank_live(self, user: int, n: int, offset: int, candidates, exclude_seen: bool):
+        depth = max(self.depth, offset + n)
+        _, items, features = self._pairs(
+            self._live_stage(), np.array([user]), depth, candidates, exclude_seen
+        )
+        scores = self.forest_.raw(features).astype(np.float32)
+        best = top_n(scores, n, offset)
+        return items[best], scores[best]
+
+    def _precompute(self) -> None:
+        """The top ``precompute`` of every known user, ranked once."""
+        n_users, depth = len(self.users_), self.precompute
+        self.ranked_items_ = np.full((n_users, depth), -1, np.int32)
+        self.ranked_scores_ = np.full((n_users, depth), -np.inf, np.float32)
+        if depth == 0:
+            return
+        known = np.flatnonzero(np.diff(self.seen_indptr_) > 0)
+        stage = self._live_stage()
+        for block in np.array_split(known, max(1, -(-len(known) // BLOCK))):
+            if len(block) == 0:
+                continue
+            user, item, features = self._pairs(stage, block, max(self.depth, depth))
+            scores = self.forest_.raw(features).astype(np.float32)
+            order = np.lexsort((item, -scores, user))
+            user, item, scores = user[order], item[order], scores[order]
+            first = np.searchsorted(user, user, side="left")
+            position = np.arange(len(user)) - first
+            keep = position < depth
+            self.ranked_items_[user[keep], position[keep]] = item[keep]
+            self.ranked_scores_[user[keep], position[keep]] = scores[keep]
+
+    def recommend_indices(
+        self,
+        user: int,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+        offset: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The precomputed list where it holds the page, else the live ranking."""
+        if exclude_seen and self.precompute:
+            items = self.ranked_items_[user]
+            scores = self.ranked_scores_[user]
+            valid = items >= 0
+            if candidates is not None:
+                valid &= candidates[np.maximum(items, 0)]
+            if valid.sum() >= offset + n:
+                items, scores = items[valid], scores[valid]
+                return items[offset : offset + n].astype(np.int64), scores[offset : offset + n]
+        return self._rank_live(user, n, offset, candidates, exclude_seen)
+
+    def score_items(self, user: int) -> np.ndarray:
+        """Every candidate's ranker score (log-odds); movies outside the candidates -inf."""
+        items, scores = self._rank_live(user, len(self.items_), 0, None, True)
+        out = np.full(len(self.items_), -np.inf, np.float32)
+        out[items] = scores
+        return out
+
+    # -- ratings ---------------------------------------------------------------------
+    @property
+    def rater_(self) -> Recommender:
+        """The model that answers predicted ratings."""
+        return self.raters_[self.rating_model]
+
+    def _predict(self, user, item, timestamps) -> np.ndarray:
+        return self.rater_.predict_indices(user, item, timestamps).rating
