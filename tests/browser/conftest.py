@@ -1,6 +1,6 @@
-"""A real uvicorn process serving a small model (the API tests' artifact: mf on the demo data)
-and Debian's chromium driven by Playwright. Without chromium or Playwright these tests skip,
-unless RECSYS_REQUIRE_BROWSER is set (CI), where they fail instead.
+"""A real server process (`recsys serve`) serving a small model (the API tests' artifact: mf
+on the demo data) and Debian's chromium driven by Playwright. Without chromium or Playwright
+these tests skip, unless RECSYS_REQUIRE_BROWSER is set (CI), where they fail instead.
 
 Screenshots go to test-output/browser/ (or $RECSYS_TEST_OUTPUT/browser/), which git ignores.
 Every request a page makes is watched: one to another host fails the test.
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.api.conftest import artifact, dataset, model  # noqa: F401 (the shared fixtures)
-from tests.api.test_server_process import start, wait_ready
+from tests.api.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium")
@@ -45,14 +45,13 @@ def screenshots() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(artifact):  # noqa: F811
-    process, url = start({"RECSYS_MODEL": str(artifact)})
+def server(artifact, screenshots):  # noqa: F811
+    """`recsys serve` (what the README runs) on a free port, its log beside the screenshots."""
+    live = LiveServer({"RECSYS_MODEL": str(artifact)}, screenshots / "server.log")
     try:
-        wait_ready(process, url)
-        yield url
+        yield live.wait_ready().url
     finally:
-        process.terminate()
-        process.wait(10)
+        live.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,207 @@
+"""What a person at a terminal meets: a fast `--help` and fast errors, names checked before
+any work, settings errors in one line (a traceback only with --debug), log lines that never
+run into a progress bar, one result line from `synth`, and evaluate's --report, --train/--test
+and --repeat. Each command runs as `python -m recsys.cli` in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "sklearn", "numba", "scipy")
+
+
+def recsys(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "recsys.cli", *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=300,
+    )  # fmt: skip
+
+
+def imported_by(*args: str) -> tuple[int, set[str]]:
+    """The exit code of `recsys ARGS` run in-process, and which heavy libraries it imported."""
+    code = (
+        "import sys\nfrom recsys.cli import main\n"
+        f"try:\n    rc = main({list(args)!r})\nexcept SystemExit as e:\n    rc = e.code\n"
+        f"print(rc, *[m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    rc, *modules = out.stdout.splitlines()[-1].split()
+    return int(rc), set(modules)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("synth") / "data"
+    made = recsys("synth", str(folder), "--ratings", "3000", "--format", "movielens")
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["--help"], 0),
+        (["evaluate", "--help"], 0),
+        (["evaluate", "--data", "demo", "--model", "baseline,svd"], 2),
+        (["evaluate", "--data", "demo", "--model", ""], 2),
+        (["evaluate", "--data", "demo", "--model", "mf,"], 2),
+        (["evaluate", "--data", "demo", "--split", "nope", "--model", "mf"], 2),
+        (["evaluate", "--model", "mf"], 2),
+        (["evaluate", "--train", "a.csv", "--model", "mf"], 2),
+        (["train", "--data", "demo", "--model", "svd", "--out", "x"], 2),
+        (["info", "--data", "/no/such/folder"], 2),
+    ],
+)
+def test_help_and_early_errors_import_nothing_heavy(args, code):
+    assert imported_by(*args) == (code, set())
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("baseline,svd", "unknown model 'svd'; choose from global-mean, baseline"),
+        ("", "--model '': give model names"),
+        ("baseline,,mf", "give model names"),
+    ],
+)
+def test_model_names_are_checked_before_any_work(model, message):
+    done = recsys("evaluate", "--data", "demo", "--model", model)
+    assert done.returncode == 2 and message in done.stderr
+    assert "RMSE" not in done.stderr + done.stdout  # nothing was trained
+
+
+def test_a_parameter_no_model_takes_is_refused_before_loading_data(tmp_path):
+    done = recsys("evaluate", "--data", "demo", "--model", "baseline,mf", "--param", "epochs=3")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "recsys: error: baseline has no parameter 'epochs' "
+        "(it takes user_damping, item_damping, iterations)"
+    )
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"RECSYS_MAX_BATCH": "abc"}, "RECSYS_MAX_BATCH='abc': Input should be a valid integer"),
+        ({"RECSYS_MODEL": "/no/such/artifact"}, "RECSYS_MODEL='/no/such/artifact': no such"),
+        ({"RECSYS_DATA": "/no/such/data"}, "RECSYS_DATA='/no/such/data': no such file"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_a_traceback_only_with_debug(env, message):
+    done = recsys("serve", "--port", "1", env=env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"recsys: error: {done.stderr.split('error: ')[1].strip()}"]
+    assert message in done.stderr and "Traceback" not in done.stderr
+    debug = recsys("--debug", "serve", "--port", "1", env=env)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_synth_says_what_it_wrote_once(tmp_path):
+    done = recsys("synth", str(tmp_path / "out"), "--ratings", "2000")
+    assert done.returncode == 0
+    said = [line for line in (done.stdout + done.stderr).splitlines() if "wrote" in line]
+    assert said == [f"wrote a synthetic data set of 2,000 ratings to {tmp_path / 'out'}"]
+
+
+def test_log_lines_never_run_into_the_progress_bar(data):
+    done = recsys(
+        "evaluate", "--data", str(data), "--model", "global-mean,baseline", "--no-ranking"
+    )
+    assert done.returncode == 0, done.stderr
+    pieces = re.split(r"[\r\n]", done.stderr)
+    logged = [p for p in pieces if "recsys: " in p]
+    assert any("RMSE" in p for p in logged)
+    assert all(p.startswith("recsys: ") for p in logged), logged
+
+
+def test_report_is_one_self_contained_page_with_the_tables_and_plots(data, tmp_path):
+    page = tmp_path / "report.html"
+    done = recsys(
+        "evaluate",
+        "--data",
+        str(data),
+        "--model",
+        "global-mean,baseline",
+        "--no-ranking",
+        "--report",
+        str(page),
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert f"{results['models']['baseline']['rmse']:.4f}" in text
+    assert text.count('src="data:image/png;base64,') == 2
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+
+
+def test_train_and_test_files_score_as_the_split_they_came_from(data, tmp_path):
+    assert recsys("split", "--data", str(data), "--split", "random", "--seed", "4",
+                  "--out", str(tmp_path)).returncode == 0  # fmt: skip
+    by_files = recsys(
+        "evaluate",
+        "--data",
+        str(data),
+        "--train",
+        str(tmp_path / "random-train.csv"),
+        "--test",
+        str(tmp_path / "random-test.csv"),
+        "--model",
+        "baseline",
+        "--no-ranking",
+        "--json",
+        str(tmp_path / "files.json"),
+    )
+    assert by_files.returncode == 0, by_files.stderr
+    by_name = recsys(
+        "evaluate",
+        "--data",
+        str(data),
+        "--split",
+        "random",
+        "--seed",
+        "4",
+        "--model",
+        "baseline",
+        "--no-ranking",
+        "--json",
+        str(tmp_path / "name.json"),
+    )
+    assert by_name.returncode == 0, by_name.stderr
+    files, name = (json.loads((tmp_path / f).read_text()) for f in ("files.json", "name.json"))
+    assert files["split"]["n_test"] == name["split"]["n_test"]
+    assert files["models"]["baseline"]["rmse"] == pytest.approx(name["models"]["baseline"]["rmse"])
+
+
+def test_repeat_reports_mean_std_and_a_paired_test(data, tmp_path):
+    done = recsys(
+        "evaluate",
+        "--data",
+        str(data),
+        "--split",
+        "random",
+        "--repeat",
+        "3",
+        "--model",
+        "global-mean,baseline",
+        "--no-ranking",
+        "--json",
+        str(tmp_path / "runs.json"),
+        "--report",
+        str(tmp_path / "r.html"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"baseline\s+\d\.\d{4} ± \d\.\d{4}", done.stdout)
+    assert "paired t-test" in done.stdout
+    body = json.loads((tmp_path / "runs.json").read_text())
+    assert len(body["runs"]) == 6 and body["paired"][0]["runs"] == 3
+    assert "Paired t-tests" in (tmp_path / "r.html").read_text()
