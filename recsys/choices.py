@@ -9,4 +9,4 @@ MODEL_NAMES = (
     "global-mean", "baseline", "mf", "item-knn", "closest-raters", "gbm-seed", "gbm",
     "popular", "ease", "als", "item-cooc", "ranker",
 )  # fmt: skip
-SPLIT_NAMES = ("seed1", "temporal", "random", "user-last", "kfold")
+SPLIT_NAMES = ("seed1", "temporal", "random", "user-last", "kfold", "probe")
