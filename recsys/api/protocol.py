@@ -134,10 +134,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refuse(400, msg)
 
     def refuse(self, status: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
-        """Answer a request that never reached the app, then drop what follows and close."""
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.transport.close()  # an earlier request is still being answered
-            return
+        """Answer a request the app has not answered (a bad head, or a malformed body it was
+        still reading), then drop what follows and close."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if not cycle.more_body or cycle.response_started:
+                self.transport.close()  # an earlier request, or this one, is being answered
+                return
+            cycle.disconnected = True  # a malformed body: the app reading it sees the end
+            cycle.message_event.set()
         date = [h for h in self.server_state.default_headers if h[0] == b"date"]
         self.transport.write(http_error(status, detail, [*date, *extra]))
         self.discard_then_close()

@@ -295,7 +295,11 @@ def test_a_url_over_8_kb_is_414(server, http, note):
     "request_line",
     [b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /\x00 HTTP/1.1\r\n\r\n",
      b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-     b"POST /predictions HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n"],
+     b"POST /predictions HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
+     CHUNKED.replace(b"Transfer", b"Content-Length: 5\r\nTransfer") + b"0\r\n\r\n",
+     HEAD + b"Content-Length: -1\r\n\r\n", HEAD + b"Content-Length: 1" + b"0" * 30 + b"\r\n\r\n",
+     b"GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n", b"GET / HTTP/1.1\r\nX-A: a\r\n folded\r\n\r\n",
+     CHUNKED + b"zz\r\n{}\r\n0\r\n\r\n", CHUNKED + b"2\r\n{}\r\n0\r\nX-Trailer: 1\x00\r\n\r\n"],
 )  # fmt: skip
 def test_a_malformed_request_is_a_json_400(server, note, request_line):
     with Raw(server.port) as raw:
