@@ -1,9 +1,12 @@
 """Cleaning raw rows into canonical ratings, and the report of what was dropped and why.
 
-Every row a loader reads is either kept or dropped for exactly one reason (the first in
-`REASONS` that applies), so ``rows_read == rows_kept + sum(dropped)``. Separately, `problems`
-counts every fault seen, a row may show several (the dirty MovieLens copy has rows with both a
-missing user id and an off-scale rating). Strict mode raises at the first bad row instead.
+Every row a loader reads is either kept or dropped for exactly one reason, its primary one (the
+first in `REASONS` that applies), so ``rows_read == rows_kept + sum(dropped)``. Separately,
+`problems` counts every fault seen, a row may show several, and `also` the faults of dropped
+rows beyond their primary reason (the dirty MovieLens copy's 1,804 rows without a user id are
+dropped for that; 568 of them are also off the scale, 693 also repeat a pair). The summary says
+"dropped 1,804 (missing id 1,804; of these also off scale 568, duplicate 693)". Strict mode
+raises at the first bad row instead.
 
 Memory stays close to the size of the columns themselves: typed columns pass through without
 copies, faults are folded into one byte per row, and duplicates are found in O(n) without sorting.
@@ -59,6 +62,13 @@ class CleaningReport:
     def rows_kept(self) -> int:
         return self.rows_read - self.rows_dropped
 
+    @property
+    def also(self) -> dict[str, int]:
+        """Faults of dropped rows counted under another, earlier reason (every faulty row is
+        dropped, so that is each fault's count less the rows it is the primary reason of)."""
+        return {k: v - self.dropped.get(k, 0) for k, v in self.problems.items()
+                if v > self.dropped.get(k, 0)}  # fmt: skip
+
     def merge(self, other: CleaningReport) -> CleaningReport:
         def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
             return {k: a.get(k, 0) + b.get(k, 0) for k in REASONS if a.get(k, 0) + b.get(k, 0)}
@@ -75,11 +85,8 @@ class CleaningReport:
         where = ", ".join(self.files) if len(self.files) <= 3 else f"{len(self.files)} files"
         text = f"{where}: read {self.rows_read:,} rows, kept {self.rows_kept:,}"
         if self.dropped:
-            text += f", dropped {self.rows_dropped:,} ({_counts(self.dropped)})"
-        if any(v > self.dropped.get(k, 0) for k, v in self.problems.items()):
-            # Faults hidden behind a row's first reason (the dirty MovieLens copy's off-scale
-            # ratings and repeated pairs are all in rows without a user id).
-            text += f"; faults found, a row may have several: {_counts(self.problems)}"
+            also = f"; of these also {_counts(self.also)}" if self.also else ""
+            text += f", dropped {self.rows_dropped:,} ({_counts(self.dropped)}{also})"
         return text
 
     def to_dict(self) -> dict:
@@ -88,6 +95,7 @@ class CleaningReport:
             "rows_kept": self.rows_kept,
             "dropped": dict(self.dropped),
             "problems": dict(self.problems),
+            "also": self.also,
             "files": list(self.files),
         }
 

@@ -75,12 +75,14 @@ def test_every_reason_is_counted_exactly(tmp_path, caplog):
     # pair repeated anywhere counts, whatever else is wrong with its rows: (-, 10) on lines 4
     # and 6, (2, 10) on 9-11, (2, 20) on 12-16, (3, 10) on 19-20, (4, 20) on 21-22 = 1+2+4+1+1.
     assert report.problems == {**DROPPED, "off_scale": 5, "duplicate": 9}
+    # Each dropped row once, under its primary reason; the rest of its faults as "also".
+    assert report.also == {"off_scale": 1, "duplicate": 7}
     assert report.summary().endswith(
         "read 22 rows, kept 5, dropped 17 (malformed line 1, missing id 3, unparsable 4, "
-        "missing value 2, off scale 4, unknown item 1, duplicate 2); faults found, a row may "
-        "have several: malformed line 1, missing id 3, unparsable 4, missing value 2, "
-        "off scale 5, unknown item 1, duplicate 9"
+        "missing value 2, off scale 4, unknown item 1, duplicate 2; of these also off scale 1, "
+        "duplicate 7)"
     )
+    assert report.to_dict()["also"] == report.also
     assert report.summary() in caplog.text  # logged as one line
 
 
@@ -170,9 +172,10 @@ def test_the_dirty_movielens_copy(ml_small_dirty):
     assert report.dropped == {"missing_id": 1_804}
     assert report.rows_kept == len(dataset.ratings) == 99_032
     assert report.problems == {"missing_id": 1_804, "off_scale": 568, "duplicate": 693}
+    assert report.also == {"off_scale": 568, "duplicate": 693}
     assert report.summary().endswith(
-        "read 100,836 rows, kept 99,032, dropped 1,804 (missing id 1,804); faults found, a row "
-        "may have several: missing id 1,804, off scale 568, duplicate 693"
+        "read 100,836 rows, kept 99,032, dropped 1,804 (missing id 1,804; of these also "
+        "off scale 568, duplicate 693)"
     )
     # The seed's own cleaning keeps the very same rows, in the same order.
     raw = pd.read_csv(ml_small_dirty / "ratings.csv").drop_duplicates()

@@ -225,4 +225,7 @@ def test_info_on_the_dirty_copy_reports_what_it_dropped(ml_small_dirty, capsys, 
         assert main(["info", "--data", str(ml_small_dirty)]) == 0
     cleaning = json.loads(capsys.readouterr().out)["cleaning"]
     assert cleaning["rows_kept"] == 99_032 and cleaning["dropped"] == {"missing_id": 1_804}
-    assert "missing id 1,804, off scale 568, duplicate 693" in caplog.text
+    assert cleaning["also"] == {"off_scale": 568, "duplicate": 693}
+    assert "dropped 1,804 (missing id 1,804; of these also off scale 568, duplicate 693)" in (
+        caplog.text
+    )
