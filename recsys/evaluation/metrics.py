@@ -72,3 +72,18 @@ def coverage(recommended: list[np.ndarray], n_items: int) -> float:
         raise MetricError("an empty catalogue")
     shown = np.unique(np.concatenate(recommended)) if recommended else np.zeros(0)
     return float(len(shown) / n_items)
+
+
+def novelty(recommended: list[np.ndarray], counts) -> float:
+    """Mean popularity percentile of the movies shown (100: only the most-rated movie; lower
+    is more novel). ``counts`` is a pandas Series of training ratings per raw movie id; a
+    movie without training ratings sits at percentile 0."""
+    if not recommended:
+        raise MetricError("no lists to score")
+    shown = np.concatenate([np.asarray(r) for r in recommended])
+    if len(shown) == 0:
+        raise MetricError("empty lists")
+    values = np.sort(counts.to_numpy(np.float64))
+    shown_counts = counts.reindex(shown).fillna(0.0).to_numpy(np.float64)
+    below = np.searchsorted(values, shown_counts, side="right")
+    return float(100.0 * below.mean() / len(values))

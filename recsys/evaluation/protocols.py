@@ -13,17 +13,24 @@ import numpy as np
 from recsys.data.dataset import Dataset
 from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
 from recsys.data.splits import Split, make_splits
-from recsys.evaluation.metrics import coverage, mae, ranking_metrics, rmse
+from recsys.evaluation.metrics import coverage, mae, novelty, ranking_metrics, rmse
 from recsys.models.base import Recommender
 from recsys.models.registry import make_model
 
 log = logging.getLogger(__name__)
 
 ACTIVITY_BINS = (0, 20, 50, 100, 200, 500, np.inf)
+RANKING_KS = (5, 10, 20)
+REFERENCE = "popular"  # the reference row of every ranking table
 
 
 def score_model(
-    model: Recommender, split: Split, *, k: int = 10, relevant: float = 4.0, ranking: bool = True
+    model: Recommender,
+    split: Split,
+    *,
+    ks: tuple[int, ...] = RANKING_KS,
+    relevant: float = 4.0,
+    ranking: bool = True,
 ) -> dict:
     """Accuracy and ranking metrics of a fitted model on a split's test ratings."""
     test = split.test
@@ -43,7 +50,7 @@ def score_model(
     }
     if ranking:
         start = time.perf_counter()
-        result |= rank_test_users(model, split, k=k, relevant=relevant)
+        result |= rank_test_users(model, split, ks=ks, relevant=relevant)
         result["rank_seconds"] = time.perf_counter() - start
     return result
 
@@ -66,23 +73,31 @@ def error_by_activity(split: Split, predicted: np.ndarray) -> dict:
     }  # fmt: skip
 
 
-def rank_test_users(model: Recommender, split: Split, *, k: int, relevant: float) -> dict:
+def rank_test_users(
+    model: Recommender, split: Split, *, ks: tuple[int, ...] = RANKING_KS, relevant: float = 4.0
+) -> dict:
     """Top-k lists for every warm test user with a relevant test rating (>= ``relevant``),
-    excluding what they rated in training; precision, recall, NDCG, MAP and coverage."""
+    excluding what they rated in training (SPEC §5); precision, recall, NDCG and MAP at each k,
+    with catalogue coverage and novelty of the lists."""
     liked = split.test[split.test[RATING] >= relevant]
     liked = liked[liked[USER].isin(split.train[USER])]
     groups = liked.groupby(USER, sort=True)[ITEM]
+    deepest = max(ks)
     recommended, hits = [], []
     for user, items in groups:
-        recommended.append(model.recommend(user, k)[0])
+        recommended.append(model.recommend(user, deepest)[0])
         hits.append(items.to_numpy())
     if not recommended:
         return {"n_users_ranked": 0}
-    return {
-        **ranking_metrics(recommended, hits, k),
-        "coverage": coverage(recommended, len(model.items_)),
-        "n_users_ranked": len(recommended),
-    }
+    counts = split.train[ITEM].value_counts()
+    result = {"n_users_ranked": len(recommended), "relevant_threshold": relevant}
+    for k in ks:
+        lists = [r[:k] for r in recommended]
+        result |= ranking_metrics(lists, hits, k)
+        result[f"coverage_at_{k}"] = coverage(lists, len(model.items_))
+        result[f"novelty_at_{k}"] = novelty(lists, counts)
+    result["coverage"] = result[f"coverage_at_{deepest}"]
+    return result
 
 
 def evaluate_split(
@@ -92,21 +107,30 @@ def evaluate_split(
     *,
     params: dict[str, dict] | None = None,
     ranking: bool = True,
+    relevant: float = 4.0,
     on_model: Callable[[str], None] | None = None,
 ) -> dict:
-    """Fit and score each named model on one split; ``on_model`` hears of each one done."""
+    """Fit and score each named model on one split; ``on_model`` hears of each one done.
+    With ranking, `popular` is always scored too: it is the reference row."""
     train = dataset.with_ratings(split.train)
     results = {}
-    for name in models:
+    for name in with_reference(models, ranking):
         model = make_model(name, **(params or {}).get(name, {}))
         start = time.perf_counter()
         model.fit(train)
         fit_seconds = time.perf_counter() - start
-        results[name] = {"fit_seconds": fit_seconds} | score_model(model, split, ranking=ranking)
+        scored = score_model(model, split, ranking=ranking, relevant=relevant)
+        results[name] = {"fit_seconds": fit_seconds} | scored
         log.info("%s on %s: RMSE %.4f", name, split.name, results[name]["rmse"])
         if on_model:
             on_model(name)
     return {"split": split.describe(), "models": results}
+
+
+def with_reference(models: Iterable[str], ranking: bool) -> list[str]:
+    """The models to score: those named, and `popular` first when ranking is scored."""
+    models = list(models)
+    return [REFERENCE, *models] if ranking and REFERENCE not in models else models
 
 
 def evaluate(
@@ -116,15 +140,15 @@ def evaluate(
     *,
     params: dict[str, dict] | None = None,
     ranking: bool = True,
+    relevant: float = 4.0,
     on_model: Callable[[str], None] | None = None,
     **split_options,
 ) -> dict:
     """Evaluate models on a named split; k-fold gives each fold and the mean over folds."""
     splits = make_splits(dataset.ratings, split, **split_options)
-    runs = [
-        evaluate_split(dataset, s, models, params=params, ranking=ranking, on_model=on_model)
-        for s in splits
-    ]
+    options = {"params": params, "ranking": ranking, "relevant": relevant, "on_model": on_model}
+    runs = [evaluate_split(dataset, s, models, **options) for s in splits]
+    models = with_reference(models, ranking)
     if len(runs) == 1:
         return runs[0]
     summary = {

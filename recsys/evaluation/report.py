@@ -10,26 +10,42 @@ COLUMNS = [
     ("mae", "MAE", "{:.4f}"),
     ("rmse_warm", "warm", "{:.4f}"),
     ("rmse_cold", "cold", "{:.4f}"),
-    ("precision_at_10", "P@10", "{:.4f}"),
-    ("recall_at_10", "R@10", "{:.4f}"),
-    ("ndcg_at_10", "NDCG@10", "{:.4f}"),
-    ("map_at_10", "MAP@10", "{:.4f}"),
-    ("coverage", "cover", "{:.3f}"),
     ("fit_seconds", "fit s", "{:.2f}"),
     ("predict_seconds", "pred s", "{:.3f}"),
+]
+RANKING_COLUMNS = [
+    ("ndcg_at_5", "NDCG@5", "{:.4f}"),
+    ("ndcg_at_10", "NDCG@10", "{:.4f}"),
+    ("ndcg_at_20", "NDCG@20", "{:.4f}"),
+    ("precision_at_10", "P@10", "{:.4f}"),
+    ("recall_at_10", "R@10", "{:.4f}"),
+    ("map_at_10", "MAP@10", "{:.4f}"),
+    ("coverage_at_10", "cover@10", "{:.3f}"),
+    ("novelty_at_10", "pop%@10", "{:.1f}"),
+    ("rank_seconds", "rank s", "{:.2f}"),
 ]
 
 
 def table(results: dict) -> str:
-    """A fixed-width table: one row per model, one column per metric."""
+    """Fixed-width tables, one row per model: rating accuracy, then ranking (when scored)."""
     split = results["split"]
     head = f"split {split['name']}: {split['n_train']:,.0f} train / {split['n_test']:,.0f} test"
     if "folds" in split:
         head += f" (mean of {split['folds']} folds)"
-    rows = [["model", *(label for _, label, _ in COLUMNS)]]
-    for name, metrics in results["models"].items():
+    blocks = [head, _block(results["models"], COLUMNS)]
+    if any("ndcg_at_10" in m for m in results["models"].values()):
+        threshold = next(m.get("relevant_threshold") for m in results["models"].values())
+        blocks.append(f"ranking: relevant = test rating >= {threshold}; pop%: mean popularity "
+                      "percentile of what is shown (lower is more novel)")  # fmt: skip
+        blocks.append(_block(results["models"], RANKING_COLUMNS))
+    return "\n".join(blocks)
+
+
+def _block(models: dict, columns: list) -> str:
+    rows = [["model", *(label for _, label, _ in columns)]]
+    for name, metrics in models.items():
         cells = [name]
-        for key, _, fmt in COLUMNS:
+        for key, _, fmt in columns:
             value = metrics.get(key)
             cells.append("-" if value is None else fmt.format(value))
         rows.append(cells)
@@ -39,7 +55,7 @@ def table(results: dict) -> str:
                   enumerate(zip(row, widths, strict=True)))
         for row in rows
     ]  # fmt: skip
-    return "\n".join([head, *lines])
+    return "\n".join(lines)
 
 
 def write_json(results: dict, path: str | Path) -> Path:

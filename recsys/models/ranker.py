@@ -64,11 +64,12 @@ class Ranker(Recommender):
         rating_model: str = "mf",
         label_fraction: float = 0.1,
         label_split: str = "random",
+        label_rounds: int = 3,
         relevant: float = 4.0,
         max_iter: int = 300,
         learning_rate: float = 0.05,
-        max_leaf_nodes: int = 31,
-        min_samples_leaf: int = 50,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 200,
         l2_regularization: float = 1.0,
         precompute: int = 100,
         random_state: int = 0,
@@ -78,6 +79,7 @@ class Ranker(Recommender):
         self.rating_model = rating_model
         self.label_fraction = label_fraction
         self.label_split = label_split
+        self.label_rounds = label_rounds
         self.relevant = relevant
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -100,12 +102,14 @@ class Ranker(Recommender):
         self._require(0 < self.label_fraction < 1, "label_fraction must be in (0, 1)")
         self._require(self.label_split in LABEL_SPLITS,
                       f"label_split must be one of {', '.join(LABEL_SPLITS)}")  # fmt: skip
+        self._require(self.label_rounds >= 1, "label_rounds must be >= 1")
         self._require(self.max_iter >= 1, "max_iter must be >= 1")
         self._require(self.learning_rate > 0, "learning_rate must be > 0")
         self._require(self.precompute >= 0, "precompute must be >= 0")
 
     def feature_names(self) -> list[str]:
-        generated = [f"{g}_{kind}" for g in self.generators for kind in ("score", "rank")]
+        generated = [f"{g}_{kind}" for g in self.generators
+                     for kind in ("score", "rank", "below_best", "above_mean")]  # fmt: skip
         return [
             *generated, *(f"{r}_rating" for r in RATERS), *CLOSEST, *DISTANCES, "era_mean",
             "item_count", "item_mean", "item_recent", "item_trend", "movie_age",
@@ -118,20 +122,14 @@ class Ranker(Recommender):
         self.item_year_ = item_years(history.items, data.movies)
         self.item_era_ = movie_eras(self.item_year_)
         self.item_genres_ = genre_matrix(history.items, data.movies)
-        held = self._label_mask(history)
-        early = self._stage(data, history.subset(~held))
-        labels = history.subset(held)
-        users = np.unique(labels.user[labels.rating >= self.relevant])
-        features, pair_user, pair_item = [], [], []
-        for block in np.array_split(users, max(1, -(-len(users) // BLOCK))):
-            u, i, f = self._pairs(early, block)
-            features.append(f)
-            pair_user.append(u)
-            pair_item.append(i)
-        X = np.concatenate(features)
-        found = labels.rating_of(np.concatenate(pair_user), np.concatenate(pair_item))
-        y = (np.nan_to_num(found, nan=0.0) >= self.relevant).astype(np.int8)
-        log.info("ranker: %d pairs of %d users, %d positive", len(y), len(users), int(y.sum()))
+        features, targets = [], []
+        rounds = self.label_rounds if self.label_split == "random" else 1
+        for round_ in range(rounds):
+            X, y, _ = self._labelled_pairs(data, history, round_)
+            features.append(X)
+            targets.append(y)
+        X, y = np.concatenate(features), np.concatenate(targets)
+        log.info("ranker: %d labelled pairs, %d positive", len(y), int(y.sum()))
         classifier = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
@@ -146,13 +144,28 @@ class Ranker(Recommender):
         self.raters_ = final.raters
         self._precompute()
 
-    def _label_mask(self, history: Interactions) -> np.ndarray:
+    def _labelled_pairs(self, data: Dataset, history: Interactions, round_: int):
+        """One round of labels: hold a slice out, fit on the rest, describe the candidates of
+        every user with a relevant held-out rating, and label those the user rated relevant.
+        Returns the features, the labels and each pair's user (pairs grouped by user)."""
+        held = self._label_mask(history, round_)
+        early = self._stage(data, history.subset(~held))
+        labels = history.subset(held)
+        users = np.unique(labels.user[labels.rating >= self.relevant])
+        blocks = [self._pairs(early, b) for b in _blocks(users)]
+        X = np.concatenate([f for _, _, f in blocks])
+        user = np.concatenate([u for u, _, _ in blocks])
+        found = labels.rating_of(user, np.concatenate([i for _, i, _ in blocks]))
+        return X, (np.nan_to_num(found, nan=0.0) >= self.relevant).astype(np.int8), user
+
+    def _label_mask(self, history: Interactions, round_: int = 0) -> np.ndarray:
         """``label_fraction`` of each user's ratings (at least one, never all): their latest,
         or drawn at random."""
         if self.label_split == "latest":
             within = history.timestamp
         else:
-            within = np.random.default_rng(self.random_state).random(len(history))
+            seed = (self.random_state, round_)
+            within = np.random.default_rng(seed).random(len(history))
         order = np.lexsort((history.item, within, history.user))
         count = np.bincount(history.user, minlength=history.n_users)
         starts = np.concatenate([[0], np.cumsum(count)[:-1]])
@@ -219,7 +232,14 @@ class Ranker(Recommender):
         generated = []
         for score, rank in zip(scores, ranks, strict=True):
             value = score[row, item]
-            generated += [np.where(np.isfinite(value), value, np.nan), rank[row, item]]
+            value = np.where(np.isfinite(value), value, np.nan)
+            # Against the user's other candidates: trees cannot compare rows, so say it.
+            best = _group_reduce(np.fmax.reduceat, value, row, len(users))
+            total = _group_reduce(np.add.reduceat, np.nan_to_num(value), row, len(users))
+            known = _group_reduce(np.add.reduceat, np.isfinite(value).astype(float), row,
+                                  len(users))  # fmt: skip
+            mean = total / np.maximum(known, 1.0)
+            generated += [value, rank[row, item], value - best[row], value - mean[row]]
         return user, item, self._features(stage, user, item, generated)
 
     def _features(self, stage: _Stage, user, item, generated: list[np.ndarray]) -> np.ndarray:
@@ -268,9 +288,7 @@ class Ranker(Recommender):
             return
         known = np.flatnonzero(np.diff(self.seen_indptr_) > 0)
         stage = self._live_stage()
-        for block in np.array_split(known, max(1, -(-len(known) // BLOCK))):
-            if len(block) == 0:
-                continue
+        for block in _blocks(known):
             user, item, features = self._pairs(stage, block, max(self.depth, depth))
             scores = self.forest_.raw(features).astype(np.float32)
             order = np.lexsort((item, -scores, user))
@@ -317,3 +335,19 @@ class Ranker(Recommender):
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self.rater_.predict_indices(user, item, timestamps).rating
+
+
+def _blocks(users: np.ndarray) -> list[np.ndarray]:
+    """Users in blocks of at most `BLOCK` (none for no users)."""
+    return [users[lo : lo + BLOCK] for lo in range(0, len(users), BLOCK)]
+
+
+def _group_reduce(reduce, values: np.ndarray, row: np.ndarray, n_rows: int) -> np.ndarray:
+    """``reduce`` (a ufunc's reduceat) of ``values`` per row, for sorted ``row``; NaN for a
+    row with no values."""
+    out = np.full(n_rows, np.nan)
+    if len(values) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    out[row[starts]] = reduce(values, starts)
+    return out

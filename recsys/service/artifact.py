@@ -5,13 +5,17 @@ A folder holds
 * ``model.json`` + ``arrays.npz`` — the model itself (`recsys.models.persistence`), so
   `load_model(folder)` works on an artifact too;
 * ``serving.npz`` — plain arrays, read with ``allow_pickle=False``: the id vocabularies, the
-  scoring vectors of a bilinear model (matrix factorisation, biases), the fallback biases, the
+  scoring vectors of a bilinear rating model (matrix factorisation), the fallback biases, the
   training history as CSR by user and by movie, popularity and the catalogue;
-* ``artifact.json`` — format, model name and hyperparameters, training-data fingerprint,
+* ``artifact.json`` — format, model name and hyperparameters, how recommendations
+  (``ranking``) and predicted ratings (``scorer``) are made, training-data fingerprint,
   trained_at and evaluation metrics. Written last: a folder without it is incomplete.
 
-Loading reads ``serving.npz`` and ``artifact.json`` only — no pandas, scikit-learn or numba —
-unless the model cannot be written as a bilinear form, in which case the model is loaded too.
+Recommendations come from the model (the ranker, by default) or, for a bare matrix
+factorisation, from its bilinear form; predicted ratings come from the model's rating model
+(`Ranker.rater_`), as one dot product when that is a matrix factorisation. Loading reads
+``serving.npz`` and ``artifact.json`` only when both are bilinear, else the model too — as
+data, never as code.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "recsys-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: recommendations by a ranking model, predictions by its rating model
 META_FILE = "artifact.json"
 ARRAYS_FILE = "serving.npz"
 # Arrays every artifact holds, and those of a bilinear scorer.
@@ -72,12 +76,14 @@ def save_artifact(
         "recsys_version": recsys.__version__,
         "model": model.name,
         "params": model.get_params(),
+        "ranking": "bilinear" if _is_bilinear(model) else "model",
         "scorer": scorer,
+        "rating_model": rating_model(model).name,
         "trained_at": getattr(model, "trained_at_", None),
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": model.scale_.to_dict(),
         "data": {
-            "name": str(dataset.name),
+            "name": Path(str(dataset.name)).name,  # what it was, not where it lies
             "fingerprint": dataset.fingerprint,
             "ratings": described["ratings"],
             "users": described["users"],
@@ -201,10 +207,15 @@ def _serving_arrays(model: Recommender, dataset: Dataset) -> tuple[dict[str, np.
     }
     arrays |= _catalogue_arrays(dataset.movies, arrays["item_ids"])
     scorer = "model"
-    if _is_bilinear(model):
+    if _is_bilinear(rating_model(model)):
         scorer = "bilinear"
-        arrays |= _bilinear_arrays(model)
+        arrays |= _bilinear_arrays(rating_model(model))
     return arrays, scorer
+
+
+def rating_model(model: Recommender) -> Recommender:
+    """The model that answers predicted ratings: a ranker's rating model, else the model."""
+    return getattr(model, "rater_", model)
 
 
 def _is_bilinear(model: Recommender) -> bool:

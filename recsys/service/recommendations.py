@@ -105,7 +105,8 @@ class Recommendations:
             self._similar_norms = np.linalg.norm(factors, axis=1).astype(np.float32)
         else:
             self._similar_vectors = self._similar_norms = None
-        if not bilinear and model is None:
+        self._ranks_by_model = meta.get("ranking") != "bilinear"
+        if (self._ranks_by_model or not bilinear) and model is None:
             raise ConfigError("an artifact without a bilinear scorer needs its model")
         self._user_known = a["user_known"].astype(bool)
         self._item_known = a["item_known"].astype(bool)
@@ -154,7 +155,7 @@ class Recommendations:
         """Read an artifact folder (ArtifactError when it is missing, corrupt or incompatible)."""
         meta, arrays = load_artifact_arrays(folder)
         model = None
-        if meta.get("scorer") != "bilinear":
+        if meta.get("scorer") != "bilinear" or meta.get("ranking") != "bilinear":
             from recsys.models.persistence import load_model
 
             model = load_model(folder)
@@ -206,9 +207,12 @@ class Recommendations:
     # -- scores --------------------------------------------------------------------------
     @property
     def scores_by_product(self) -> bool:
-        """Whether a user's scores are one matrix-vector product (a bilinear model), tens of
-        microseconds; other models compute features for every movie, milliseconds or more."""
-        return self._item_vectors is not None
+        """Whether answering is cheap enough to run in place: predictions are one dot product
+        (a bilinear rating model) and a list is one matrix-vector product or a precomputed
+        ranking (the ranker), tens of microseconds; other models compute features per movie."""
+        if self._item_vectors is None:
+            return False
+        return not self._ranks_by_model or bool(getattr(self._model, "precompute", 0))
 
     def score_items(self, user: int) -> np.ndarray:
         """Every item's score for a user index (a fresh float32 array)."""
@@ -245,10 +249,33 @@ class Recommendations:
                 popular = self.popular(n, offset=offset, candidates=candidates)
                 return Ranked(popular.items, popular.scores, True, popular.total)
             raise UnknownUserError(user_id)
+        if self._ranks_by_model:
+            return self._rank_by_model(user, n, offset, exclude_seen, candidates)
         scores = self.score_items(user)
         if exclude_seen:
             scores[self.seen(user)] = -np.inf
         return self._rank(scores, n, offset, candidates)
+
+    def _rank_by_model(
+        self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None
+    ) -> Ranked:
+        """A ranking model's page; ``total`` counts every movie it could rank for the user."""
+        allowed = np.ones(len(self.items), bool) if candidates is None else candidates.copy()
+        if exclude_seen:
+            allowed[self.seen(user)] = False
+        total = int(np.count_nonzero(allowed))
+        if offset >= total:
+            return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32), total=total)
+        items, scores = self._model.recommend_indices(
+            user, min(n, total - offset), exclude_seen=exclude_seen, candidates=candidates,
+            offset=offset,
+        )  # fmt: skip
+        return Ranked(np.asarray(items, np.int64), np.asarray(scores, np.float32), total=total)
+
+    def predicted_ratings(self, user_id: object, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings of a known user for item indices (a list's ``predicted_rating``)."""
+        user = np.full(len(items), self.user_index(user_id), np.int64)
+        return self.predict_indices(user, np.asarray(items, np.int64))[0]
 
     def similar(
         self,
@@ -430,13 +457,15 @@ class Recommendations:
         return {
             "model": m.get("model"),
             "params": m.get("params", {}),
+            "ranking": m.get("ranking", "bilinear"),
+            "rating_model": m.get("rating_model", m.get("model")),
             "scorer": m.get("scorer"),
             "trained_at": m.get("trained_at"),
             "data": m.get("data", {}),
             "scale": m.get("scale", {}),
             "metrics": m.get("metrics", {}),
             "recsys_version": m.get("recsys_version"),
-            "artifact": self.path,
+            "artifact": None if self.path is None else Path(self.path).name,
             "users": len(self.users),
             "movies": len(self.items),
             "genres": self.genre_names,
