@@ -7,7 +7,8 @@
 Trains the default model (the ranker, with matrix factorisation for predicted ratings) on the
 data (or takes --artifact), starts `uvicorn server:app` (one worker) on 127.0.0.1, and drives it
 from a second process: `wrk` when installed (apt-get install wrk), else a multi-process asyncio
-client on raw keep-alive sockets. Every load phase is bounded in time and in requests. Figures are medians over repeats; targets are printed beside them.
+client on raw keep-alive sockets. Every load phase is bounded in time and in requests. Figures
+are medians over repeats; targets are printed beside them.
 """
 
 from __future__ import annotations
