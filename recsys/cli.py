@@ -72,6 +72,38 @@ def _progress_bar(total: int | None, unit: str = "B"):
     return tqdm(total=total, unit=unit, unit_scale=True, file=sys.stderr)
 
 
+class _ProgressBars:
+    """A tqdm bar with its rate for each long library step that reports progress."""
+
+    def __init__(self) -> None:
+        self.bars: dict = {}
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        bar = self.bars.get(step)
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = self.bars[step] = tqdm(total=total, desc=step, unit="", unit_scale=True,
+                                         file=sys.stderr)  # fmt: skip
+        bar.update(done)
+        if total is not None and bar.n >= total:
+            bar.close()
+            del self.bars[step]
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def _peak_memory_gib() -> float:
+    """This process's peak resident memory (Linux reports KiB, macOS bytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**30 if sys.platform == "darwin" else 2**20)
+
+
 # -- commands ---------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> None:
     dataset = _load(args)
@@ -80,8 +112,12 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
-    from recsys.data.synthetic import write_synthetic
+    from recsys.data.synthetic import write_netflix_synthetic, write_synthetic
 
+    if args.netflix:
+        folder = write_netflix_synthetic(Path(args.out), args.fraction, seed=args.seed)
+        print(f"wrote a Netflix-shaped synthetic data set (fraction {args.fraction}) to {folder}")
+        return
     with _quiet("recsys.data.netflix"):  # its writer logs what the line below prints
         folder = write_synthetic(
             Path(args.out), args.ratings, format=args.format, seed=args.seed,
@@ -187,15 +223,61 @@ def _checked_models(args: argparse.Namespace) -> tuple[list[str], dict]:
     return check_models(names, params), params
 
 
+def _model_params(args: argparse.Namespace, models: list[str]) -> dict[str, dict] | None:
+    """Hyperparameters per model: a `recsys tune` file (--params), then --param for all."""
+    from_file = {}
+    if getattr(args, "params", None):
+        from recsys.evaluation.tuning import read_params
+
+        from_file = read_params(args.params)
+    given = _params(args.param)
+    merged = {m: from_file.get(m, {}) | given for m in models}
+    return merged if any(merged.values()) else None
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _checked_models(args)
     from recsys.service import train_artifact
 
+    params = (_model_params(args, [args.model]) or {}).get(args.model, {})
     folder = train_artifact(
         args.data, args.model, Path(args.out), evaluate=not args.no_evaluate,
-        load_options=_load_options(args), **_params(args.param),
+        load_options=_load_options(args), **params,
     )  # fmt: skip
     print(f"saved {args.model} to {folder}")
+
+
+def cmd_tune(args: argparse.Namespace) -> None:
+    from recsys.evaluation.tuning import check_tunable
+
+    check_tunable(args.model, args.metric)  # before any work
+    if args.trials < 1:
+        raise ConfigError(f"--trials must be >= 1, got {args.trials}")
+    from tqdm import tqdm
+
+    from recsys.evaluation.tuning import plot_search, tune, write_params
+
+    dataset = _load(args)
+    bar = tqdm(total=args.trials, unit="trial", file=sys.stderr)
+    best: list[float] = []
+
+    def on_trial(trial: dict) -> None:
+        better = max if args.metric != "rmse" else min
+        best[:] = [better([*best, trial["value"]])]
+        bar.set_postfix_str(f"{args.metric} {trial['value']:.4f} (best {best[0]:.4f})")
+        bar.update(1)
+
+    result = tune(
+        dataset, args.model, args.split, metric=args.metric, trials=args.trials, seed=args.seed,
+        on_trial=on_trial, test_fraction=args.test_fraction, folds=args.folds,
+        cutoff=args.cutoff, last_k=args.last_k,
+    )  # fmt: skip
+    bar.close()
+    out = write_params(result, args.out)
+    plot = plot_search(result, args.plot or Path(args.out).with_suffix(".png"))
+    print(f"best {args.metric} {result['value']:.4f} on the validation part: "
+          f"{json.dumps(result['params'])}")  # fmt: skip
+    print(f"wrote {out} (use it with --params) and {plot}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -217,21 +299,25 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         bar.set_postfix_str(f"{name} done")
         bar.update(1)
 
-    params = {m: _params(args.param) for m in models} if args.param else None
+    params = _model_params(args, models)
     if split is not None:  # --train and --test
         from recsys.evaluation.protocols import evaluate_split
 
-        results = evaluate_split(dataset, split, models, params=params,
+        results = evaluate_split(dataset, split, models, params=params, relevant=args.relevant,
                                  ranking=not args.no_ranking, on_model=on_model)  # fmt: skip
     else:
         results = evaluate(
             dataset, args.split, models, params=params, ranking=not args.no_ranking,
-            on_model=on_model, test_fraction=args.test_fraction, folds=args.folds,
-            seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+            relevant=args.relevant, on_model=on_model, test_fraction=args.test_fraction,
+            folds=args.folds, seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+            **({"probe": args.data} if args.split == "probe" else {}),
         )  # fmt: skip
     bar.close()
     results["data"] = {"path": str(args.data or args.train), **dataset.describe()}
     print(table(results))
+    reference = results.get("split", {}).get("reference_rmse", {})
+    for name, rmse in reference.items():  # the probe split's yardstick
+        print(f"reference: {name} RMSE {rmse}")
     if args.json:
         print(f"wrote {write_json(results, args.json)}")
     if args.plots:
@@ -370,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--movies", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=["netflix", "movielens"], default="netflix")
+    p.add_argument("--netflix", action="store_true",
+                   help="the Netflix Prize's size and marginals, with a probe.txt")
+    p.add_argument("--fraction", type=float, default=1.0,
+                   help="with --netflix: this share of the users and ratings")  # fmt: skip
     p.set_defaults(run=cmd_synth)
 
     p = commands.add_parser("sample", help="sample movies and their raters into a Netflix layout")
@@ -400,8 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="fit a model and save an artifact the service loads")
     _data_argument(p)
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", default="ranker",
+                   help="the model (default: ranker, with its rating model for predictions)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--params", metavar="FILE", help="hyperparameters `recsys tune` wrote")
     p.add_argument("--out", required=True)
     p.add_argument("--no-evaluate", action="store_true",
                    help="skip scoring the model on a 90/10 hold-out for /v1/model")  # fmt: skip
@@ -421,8 +513,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a hyperparameter for every model given")  # fmt: skip
     p.add_argument("--json", help="write the results as JSON here")
     p.add_argument("--plots", help="write PNG plots into this folder")
+    p.add_argument("--params", metavar="FILE", help="hyperparameters `recsys tune` wrote")
     p.add_argument("--no-ranking", action="store_true", help="skip the ranking metrics")
+    p.add_argument("--relevant", type=float, default=4.0,
+                   help="ranking: a test rating at least this is relevant (default 4)")
     p.set_defaults(run=cmd_evaluate)
+
+    p = commands.add_parser("tune", help="search a model's hyperparameters with Optuna")
+    _data_argument(p)
+    _split_arguments(p, "seed1")
+    p.add_argument("--model", required=True)
+    p.add_argument("--metric", default="ndcg@10", help="ndcg@10 (maximised) or rmse")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--out", default="params.json", help="where the best hyperparameters go")
+    p.add_argument("--plot", help="a PNG of the search (default: beside --out)")
+    p.set_defaults(run=cmd_tune)
 
     p = commands.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
@@ -442,8 +547,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
-        with logging_redirect_tqdm():  # log lines above the progress bars, never inside
+        from recsys.progress import reporting
+
+        bars = _ProgressBars()
+        with logging_redirect_tqdm(), reporting(bars):  # log lines above the bars, never inside
             args.run(args)
+        bars.close()
+        if args.command in ("train", "evaluate"):
+            print(f"peak memory {_peak_memory_gib():.2f} GiB", file=sys.stderr)
     except RecsysError as error:
         if args.debug:
             raise

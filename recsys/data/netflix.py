@@ -40,6 +40,7 @@ from recsys.data.schema import (
 )
 from recsys.data.sources import CORRUPT, Source, basename
 from recsys.errors import BadRowError, ConfigError, DataFormatError
+from recsys.progress import advance
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +341,7 @@ def _chunks(stream: BinaryIO, label: str, buf: np.ndarray) -> Iterator[Window]:
     carry, first = 0, True
     while True:
         length = carry + _fill(stream, view[carry : carry + chunk])
+        advance("reading Netflix files (bytes)", length - carry)
         final = length < carry + chunk
         if first:
             _check_first_line(bytes(buf[: min(length, 256)]), label)
@@ -701,6 +703,7 @@ def write_netflix(dataset: Dataset, folder: Path, *, manifest: dict | None = Non
             hi = min(lo + block, len(user))
             size, previous = _format_block(user, item, rating, stamp, order, lo, hi, previous, out)
             stream.write(out[:size])
+            advance("writing ratings", hi - lo, len(user))
     os.replace(partial, target)
     _write_titles(dataset.movies, folder / "movie_titles.csv")
     if manifest is not None:

@@ -30,6 +30,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.netflix import SECONDS_PER_DAY, write_netflix, write_probe
 from recsys.data.schema import ITEM, TIMESTAMP, USER, WHOLE_STARS, movies_frame, ratings_frame
 from recsys.errors import ConfigError
+from recsys.progress import advance
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,7 @@ def synthesize(
         log.info("calibrated movie popularity to the Netflix counts")
     _draw_movies(counts, starts, popularity, key, heavy, drawn)
     _draw_heavy(counts, starts, popularity, key, heavy, drawn)
+    advance("synthesizing ratings", n_ratings // 2, n_ratings)  # about half the work
     user = np.empty(n_ratings, np.int32)
     item = np.empty(n_ratings, np.int32)
     _group_by_movie(drawn, counts, n_movies, user, item)
@@ -262,6 +264,7 @@ def synthesize(
     stamp = np.empty(n_ratings, np.int64)
     _score(user, item, factors_u, factors_m, bias_u.astype(np.float32), bias_m.astype(np.float32),
            first_day, release_day, last, key ^ _GOLDEN, rating, stamp)  # fmt: skip
+    advance("synthesizing ratings", n_ratings - n_ratings // 2, n_ratings)
     probe = rng.integers(0, n_ratings, min(n_ratings, 500_000))
     cuts = np.quantile(rating[probe], np.cumsum(HISTOGRAM)[:-1]).astype(np.float32)
     user_ids = user_ids.astype(np.int32)

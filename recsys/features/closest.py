@@ -26,9 +26,11 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import Interactions
+from recsys.progress import advance
 
 log = logging.getLogger(__name__)
 
+PROGRESS_BATCHES = 16  # kernel calls for a big set of targets, each followed by a report
 FEW_COMMON = 3  # common movies that carry a comparison
 MISSING_COST = 3.5  # the distance each missing one of those adds
 
@@ -83,22 +85,29 @@ def closest_raters(
         else:  # about one walk of u's row per candidate
             scanned = np.minimum(scanned, max_candidates)
             cost = np.add.reduceat(scanned, starts) * (csr_u.counts[user[order[starts]]] + 1)
-        chunks = _chunks(cost, numba.get_num_threads())
-        args = (csr_u.indptr, csr_u.indices, csr_u.ratings, csr_i.indptr, csr_i.indices)
-        args += (csr_i.ratings, user, item, order, bounds, chunks, ratings, distances, raters)
+        # Chunks of about equal work, run a batch at a time so a front end can show progress.
+        threads = numba.get_num_threads()
+        batches = min(PROGRESS_BATCHES, max(1, len(cost) // 1000))
+        chunks = _chunks(cost, threads * batches)
+        per_batch = max(1, -(-(len(chunks) - 1) // batches))
         doubled = _doubled_ratings(history) if max_candidates is None else None
-        if doubled is not None:  # half-star data: packed integer sums, one word a co-rater
-            args = (csr_u.indptr, csr_u.indices, doubled[0], csr_i.indptr, csr_i.indices)
-            args += (doubled[1], csr_i.ratings, user, item, order, bounds, chunks)
-            args += (ratings, distances, raters)
-            _closest_packed(history.n_users, *args)
-        elif max_candidates is None:
-            _closest_exact(history.n_users, *args)
-        else:
-            cand_ptr, cand_users, cand_ratings = _candidates(history, item[valid], max_candidates)
-            _closest_capped(
-                history.n_items, cand_ptr, cand_users, cand_ratings, max_candidates, *args
-            )
+        if max_candidates is not None:
+            candidates = _candidates(history, item[valid], max_candidates)
+        by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
+        by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
+        for lo in range(0, len(chunks) - 1, per_batch):
+            batch = chunks[lo : lo + per_batch + 1]
+            args = (user, item, order, bounds, batch, ratings, distances, raters)
+            if doubled is not None:  # half-star data: packed integer sums, one word a co-rater
+                packed_rows = (*by_user[:2], doubled[0], *by_item[:2], doubled[1], by_item[2])
+                _closest_packed(history.n_users, *packed_rows, *args)
+            elif max_candidates is None:
+                _closest_exact(history.n_users, *by_user, *by_item, *args)
+            else:
+                _closest_capped(history.n_items, *candidates, max_candidates, *by_user, *by_item,
+                                *args)  # fmt: skip
+            done = int(bounds[batch[-1]] - bounds[batch[0]])
+            advance("closest raters (targets)", done, len(valid))
     return ClosestRaters(ratings, distances, raters)
 
 

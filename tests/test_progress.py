@@ -1,0 +1,32 @@
+"""Long library steps report their progress to whoever listens, and to nobody otherwise."""
+
+from __future__ import annotations
+
+from recsys.data.interactions import Interactions
+from recsys.data.synthetic import synthesize
+from recsys.features.closest import closest_raters
+from recsys.models.mf import MatrixFactorization
+from recsys.progress import advance, reporting
+
+
+def test_reports_reach_the_listener_only_inside_the_block():
+    heard = []
+    advance("before", 1)
+    with reporting(lambda step, done, total: heard.append((step, done, total))):
+        advance("step", 2, 5)
+        advance("step", 3, 5)
+    advance("after", 1)
+    assert heard == [("step", 2, 5), ("step", 3, 5)]
+
+
+def test_closest_raters_and_mf_report_all_their_work():
+    data = synthesize(20_000, seed=1)
+    history = Interactions.from_ratings(data.ratings)
+    done: dict[str, list] = {}
+    with reporting(lambda step, n, total: done.setdefault(step, []).append((n, total))):
+        closest_raters(history, history.user, history.item)
+        MatrixFactorization(n_factors=4, epochs=3).fit(data)
+    targets = done["closest raters (targets)"]
+    assert sum(n for n, _ in targets) == len(history) and {t for _, t in targets} == {len(history)}
+    epochs = done["mf epochs (ratings)"]
+    assert len(epochs) == 3 and sum(n for n, _ in epochs) == 3 * len(history)
