@@ -1,0 +1,175 @@
+"""Netflix-scale benchmarks (issue 12): every figure of the issue's Targets, medians over
+repeats, with a reference measured in the same run.
+
+    python benchmarks/netflix_scale.py mf         # mf rating-updates/s at 64 factors vs an
+                                                  # implicit ALS iteration, same data, same run
+    python benchmarks/netflix_scale.py closest --sample DIR [--full DIR]
+                                                  # exact closest-rater targets/s
+    python benchmarks/netflix_scale.py pipeline --sample DIR
+                                                  # recsys evaluate --split temporal, seed models
+    python benchmarks/netflix_scale.py synth OUT  # recsys synth --netflix: time and peak memory
+    python benchmarks/netflix_scale.py mf-full --full DIR
+                                                  # mf on 100 M ratings, --split probe
+
+The data sets: ``recsys synth /tmp/nf --netflix`` (100 M ratings) and ``recsys sample /tmp/nf
+/tmp/nfs --movies 100`` (about 520 k). The 100 M runs take minutes; give them a bounded
+``--timeout``. Timings are wall clock on a shared machine: the reference beside each figure is
+what makes two runs comparable. Nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numba
+import numpy as np
+from data_loading import _median_time  # the same medians as the loading benchmark
+
+
+def _timed_command(command: list[str], timeout: float) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in GiB and the output of a command run under /usr/bin/time."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        timed = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *command]
+        done = subprocess.run(timed, capture_output=True, text=True, timeout=timeout, check=True)
+        seconds, kib = report.read().split()[-2:]
+    return float(seconds), int(kib) / 2**20, done.stdout + done.stderr
+
+
+def mf(args) -> None:
+    """Blocked SGD epochs at 64 factors against one implicit ALS iteration at 64 factors."""
+    import implicit
+    import scipy.sparse as sp
+
+    from recsys.data.interactions import Interactions
+    from recsys.data.synthetic import synthesize_netflix
+    from recsys.models import mf as sgd
+
+    data = synthesize_netflix(args.fraction, seed=1)
+    history = Interactions.from_ratings(data.ratings)
+    rng = np.random.default_rng(0)
+    user, item, rating, cells = sgd._grid(history, rng)
+    p = rng.normal(0, 0.1, (history.n_users, 64)).astype(np.float32)
+    q = rng.normal(0, 0.1, (history.n_items, 64)).astype(np.float32)
+    biases = (np.zeros(history.n_users, np.float32), np.zeros(history.n_items, np.float32))
+    hyper = (np.float32(0.005), np.float32(0.02), np.float32(0.01))
+    mean = np.float32(history.global_mean)
+
+    def epoch() -> None:
+        rounds = rng.permutation(sgd.BLOCKS)
+        sgd._epoch(user, item, rating, cells, rounds, mean, p, q, *biases, *hyper)
+
+    epoch()  # compile
+    epoch_s, epochs = _median_time(epoch, args.repeats)
+    matrix = sp.csr_matrix(
+        (history.rating, (history.user, history.item)), shape=(history.n_users, history.n_items)
+    )
+    als = implicit.cpu.als.AlternatingLeastSquares(
+        factors=64, iterations=1, num_threads=numba.get_num_threads(), random_state=0
+    )
+    als.fit(matrix, show_progress=False)  # warm up
+    als_s, iterations = _median_time(lambda: als.fit(matrix, show_progress=False), args.repeats)
+    print(f"mf data: {len(history):,} ratings, {history.n_users:,} users, "
+          f"{history.n_items:,} movies (synthesize_netflix({args.fraction}))")  # fmt: skip
+    print(f"mf SGD epoch at 64 factors, {numba.get_num_threads()} threads: median {epoch_s:.2f} s "
+          f"{np.round(epochs, 2).tolist()} = {len(history) / epoch_s / 1e6:.1f} M "
+          "rating-updates/s")  # fmt: skip
+    print(f"reference: implicit {implicit.__version__} ALS iteration at 64 factors: median "
+          f"{als_s:.2f} s {np.round(iterations, 2).tolist()}; epoch/iteration = "
+          f"{epoch_s / als_s:.2f}")  # fmt: skip
+
+
+def _closest_rate(history, user, item, repeats: int) -> tuple[float, list[float]]:
+    from recsys.features.closest import closest_raters
+
+    closest_raters(history, user[:100], item[:100])  # compile
+    seconds, times = _median_time(lambda: closest_raters(history, user, item), repeats)
+    return len(user) / seconds, times
+
+
+def closest(args) -> None:
+    """Exact closest raters: every period-one rating (left out of its own description) and
+    every period-two rating of the sample; a random share of the probe targets on 100 M."""
+    from recsys.data.interactions import Interactions
+    from recsys.data.loading import load
+    from recsys.data.splits import make_splits
+    from recsys.data.vocabulary import Vocabulary
+
+    runs = [(args.sample, "temporal", 1.0)] + ([(args.full, "probe", args.share)] if args.full
+                                               else [])  # fmt: skip
+    for folder, split_name, share in runs:
+        dataset = load(folder)
+        ratings = dataset.ratings
+        (split,) = make_splits(ratings, split_name, probe=folder)
+        users = Vocabulary(ratings["user_id"].to_numpy())
+        items = Vocabulary(ratings["item_id"].to_numpy())
+        history = Interactions.from_ratings(split.train, users, items)
+        test_user = users.index(split.test["user_id"].to_numpy())
+        test_item = items.index(split.test["item_id"].to_numpy())
+        sets = {"period two" if split_name == "temporal" else "probe": (test_user, test_item)}
+        if split_name == "temporal":
+            sets["period one (leave-one-out)"] = (history.user, history.item)
+        counts = history.by_item.counts.astype(np.float64)
+        print(f"closest on {folder} ({split_name}): history {len(history):,} ratings, "
+              f"{history.n_users:,} users; sum of n_i^2 = {np.sum(counts**2):.3g}")  # fmt: skip
+        for name, (user, item) in sets.items():
+            if share < 1:  # every target of a random share of the users
+                chosen = np.random.default_rng(0).random(history.n_users) < share
+                keep = chosen[user]
+                user, item = user[keep], item[keep]
+            rate, times = _closest_rate(history, user, item, args.repeats)
+            print(f"  {name}: {len(user):,} targets, median {statistics.median(times):.2f} s "
+                  f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s")  # fmt: skip
+
+
+def pipeline(args) -> None:
+    """The seed's pipeline end to end on the sample, as a user runs it."""
+    command = ["recsys", "evaluate", "--data", str(args.sample), "--split", "temporal",
+               "--model", args.models, "--no-ranking"]  # fmt: skip
+    seconds, peak, output = _timed_command(command, args.timeout)
+    print(f"$ {' '.join(command)}")
+    print("\n".join(line for line in output.splitlines() if "%|" not in line))
+    print(f"pipeline: {seconds:.0f} s wall, peak {peak:.2f} GiB")
+
+
+def synth(args) -> None:
+    command = ["recsys", "synth", str(args.out), "--netflix"]
+    seconds, peak, _ = _timed_command(command, args.timeout)
+    print(f"$ {' '.join(command)}: {seconds:.0f} s wall, peak {peak:.2f} GiB")
+
+
+def mf_full(args) -> None:
+    command = ["recsys", "evaluate", "--data", str(args.full), "--split", "probe", "--model",
+               "mf", "--no-ranking"]  # fmt: skip
+    seconds, peak, output = _timed_command(command, args.timeout)
+    print(f"$ {' '.join(command)}")
+    print("\n".join(line for line in output.splitlines() if "%|" not in line))
+    print(f"mf on the full set: {seconds:.0f} s wall (load, split, fit, score), "
+          f"peak {peak:.2f} GiB")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["mf", "closest", "pipeline", "synth", "mf-full"])
+    parser.add_argument("out", nargs="?", default="/tmp/nf", help="synth: folder to write")
+    parser.add_argument("--sample", type=Path, default=Path("/tmp/nfs"))
+    parser.add_argument("--full", type=Path)
+    parser.add_argument("--share", type=float, default=0.01, help="closest on --full: share of "
+                        "the users whose targets are timed")  # fmt: skip
+    parser.add_argument("--fraction", type=float, default=0.1, help="mf: synthetic data size")
+    parser.add_argument("--models", default="baseline,gbm-seed,gbm")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per command run")
+    args = parser.parse_args()
+    if args.what == "mf-full" and args.full is None:
+        sys.exit("mf-full needs --full DIR")
+    {"mf": mf, "closest": closest, "pipeline": pipeline, "synth": synth,
+     "mf-full": mf_full}[args.what](args)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
