@@ -239,9 +239,9 @@ def summarize(runs: pd.DataFrame, metrics: Iterable[str] = ("rmse", "mae")) -> p
 
 
 def paired_test(runs: pd.DataFrame, metric: str = "rmse") -> pd.DataFrame:
-    """Paired t-tests between every two models over the same runs (or folds): the mean
-    difference (first minus second), t and the two-sided p-value (NaN when the differences
-    do not vary)."""
+    """Paired t-tests between every two models over the same runs or folds (the second index
+    level pairs them): the mean difference (first minus second), t and the two-sided p-value
+    (NaN when the differences do not vary)."""
     from scipy.stats import ttest_rel
 
     table = runs[metric].unstack(level=0)

@@ -13,17 +13,24 @@ from recsys.api.errors import UNPROCESSABLE
 from recsys.api.payloads import JSONBytes
 from recsys.api.schemas import RawId
 
+RATINGS = Field(description="number of training ratings")
+
+
+class Found(BaseModel):
+    """One page of what matched."""
+
+    n: int
+    offset: int
+    total: int = Field(description="how many matched (for paging)")
+
 
 class UserEntry(BaseModel):
     id: RawId
-    ratings: int = Field(description="number of training ratings")
+    ratings: int = RATINGS
 
 
-class UserList(BaseModel):
+class UserList(Found):
     items: list[UserEntry]
-    n: int
-    offset: int
-    total: int = Field(description="users that matched (for paging)")
 
 
 class CatalogueMovie(BaseModel):
@@ -31,14 +38,15 @@ class CatalogueMovie(BaseModel):
     title: str | None
     year: int | None
     genres: list[str]
-    ratings: int = Field(description="number of training ratings")
+    ratings: int = RATINGS
 
 
-class CatalogueMovieList(BaseModel):
+class CatalogueMovieList(Found):
     items: list[CatalogueMovie]
-    n: int
-    offset: int
-    total: int = Field(description="movies that matched (for paging)")
+
+
+def found(items: list[dict], n: int, offset: int, total: int) -> JSONBytes:
+    return JSONBytes({"items": items, "n": n, "offset": offset, "total": total})
 
 
 TITLE_WORDS = "words the title holds, in any order, ignoring case and accents"
@@ -61,9 +69,8 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         q: Annotated[str | None, Query(max_length=40, description="ids starting with this")] = None,
     ) -> JSONBytes:
         n, offset = page
-        found = browse.list_users(service, q, n, offset)
-        items = browse.user_entries(service, found)
-        return JSONBytes({"items": items, "n": n, "offset": offset, "total": found.total})
+        users = browse.list_users(service, q, n, offset)
+        return found(browse.user_entries(service, users), n, offset, users.total)
 
     @router.get(
         "/movies",
@@ -77,8 +84,7 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         q: Annotated[str, Query(min_length=1, max_length=200, description=TITLE_WORDS)],
     ) -> JSONBytes:
         n, offset = page
-        found = await run_in_threadpool(browse.search_movies, service, q, n, offset)
-        items = browse.movie_entries(service, found)
-        return JSONBytes({"items": items, "n": n, "offset": offset, "total": found.total})
+        movies = await run_in_threadpool(browse.search_movies, service, q, n, offset)
+        return found(browse.movie_entries(service, movies), n, offset, movies.total)
 
     return router
