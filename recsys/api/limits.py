@@ -120,7 +120,9 @@ class RequestLimits:
 
         async def counted_receive() -> Message:
             nonlocal received, complete, rejection
-            if complete or rejection is not None:
+            if rejection is not None:  # the request is over for the app, whatever it asks
+                return {"type": "http.disconnect"}
+            if complete:
                 return await receive()
             try:
                 async with asyncio.timeout_at(deadline):

@@ -209,7 +209,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     # -- after the answer ----------------------------------------------------------------------
     def on_response_complete(self) -> None:
-        unread_body = self.cycle is not None and self.cycle.more_body
+        cycle = self.cycle  # the request answered, unless a pipelined one is queued after it
+        unread_body = not self.pipeline and cycle is not None and cycle.more_body
         super().on_response_complete()
         if unread_body and not self.transport.is_closing():
             self.discard_then_close()

@@ -9,6 +9,7 @@ test notes its case, the status it got and the server's RSS growth; the last tes
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import time
 
@@ -349,6 +350,22 @@ def test_no_answer_has_a_server_header(server, http, note):
     note("-")
     assert all("server" not in r.headers for r in responses)
     assert header(refused, "server") is None and header(refused, "date")
+
+
+def test_pipelined_requests_are_all_answered_without_a_server_header(server, note):
+    body = b'{"pairs": [{"user_id": 1, "movie_id": 1}]}'
+    post = HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    get = b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n"
+    with Raw(server.port) as raw:
+        raw.send(get + post + get + post)
+        raw.sock.settimeout(5)
+        answers = b""
+        while answers.count(b"HTTP/1.1 ") < 4 or not answers.endswith(b"}"):
+            answers += raw.sock.recv(1 << 20) or b"}"  # (closed: stop)
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)]
+    note(",".join(map(str, statuses)))
+    assert statuses == [200] * 4 and answers.count(b'"count":1') == 2
+    assert b"server:" not in answers.lower()
 
 
 # -- connections -----------------------------------------------------------------------------
