@@ -293,3 +293,15 @@ def test_a_hand_written_dataset_round_trips_exactly(tmp_path):
     back = load(write_netflix(dataset, tmp_path / "out"), cache=False)
     assert rows(back) == expected_rows()  # already grouped by movie: same order
     check_titles(back.movies)
+
+
+def test_write_probe_reads_back_grouped_by_movie(tmp_path):
+    from recsys.data.netflix import write_probe
+
+    pairs = pd.DataFrame({"user_id": [7, 3, 9, 3, 12], "item_id": [2, 1, 2, 17, 1]})
+    path = write_probe(pairs, tmp_path / "probe.txt")
+    assert path.read_text() == "1:\n3\n12\n2:\n7\n9\n17:\n3\n"  # movies ascending, users as given
+    back = read_probe(tmp_path)
+    assert sorted(zip(back["user_id"], back["item_id"], strict=True)) == sorted(
+        zip(pairs["user_id"], pairs["item_id"], strict=True)
+    )

@@ -167,7 +167,8 @@ def test_probe_split_holds_out_exactly_the_probe_pairs(ratings):
                        pd.DataFrame({"user_id": [999], "item_id": [1]})])  # fmt: skip
     split = probe_split(ratings, probe)
     pairs = set(zip(probe["user_id"], probe["item_id"], strict=True))
-    in_probe = [(u, i) in pairs for u, i in zip(ratings["user_id"], ratings["item_id"], strict=True)]
+    rated = zip(ratings["user_id"], ratings["item_id"], strict=True)
+    in_probe = [(u, i) in pairs for u, i in rated]
     assert sorted(split.test["row"]) == sorted(ratings["row"][in_probe])
     assert sorted(split.train["row"]) == sorted(ratings["row"][~np.array(in_probe)])
     assert split.info["probe_pairs_unrated"] == 1  # (999, 1) has no rating: counted, not lost
@@ -184,5 +185,5 @@ def test_probe_split_reads_a_netflix_folders_probe_txt(tmp_path):
     (split,) = make_splits(dataset.ratings, "probe", probe=folder)
     assert len(split.test) == len(read_probe(folder)) > 0
     assert len(split.train) + len(split.test) == len(dataset.ratings)
-    with pytest.raises(ConfigError, match="probe.txt"):
+    with pytest.raises(ConfigError, match=r"probe\.txt"):
         make_splits(dataset.ratings, "probe")
