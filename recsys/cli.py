@@ -539,12 +539,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _precheck(args: argparse.Namespace) -> None:
+    """The checks that need no import: model names, and that the files named are there."""
+    if args.command in ("train", "evaluate"):
+        _model_names(args.model)
+    if args.command == "evaluate":
+        _check_sources(args)
+    data = getattr(args, "data", None)
+    if args.command != "serve" and data not in (None, "demo") and not Path(data).exists():
+        raise DataError(data, "no such file or folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="recsys: %(message)s"
     )
     try:
+        _precheck(args)  # before tqdm and the rest are imported: mistakes come back at once
         from tqdm.contrib.logging import logging_redirect_tqdm
 
         from recsys.progress import reporting

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "sklearn", "numba", "scipy")
+HEAVY = ("pandas", "sklearn", "numba", "scipy", "tqdm")
 
 
 def recsys(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
