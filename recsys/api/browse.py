@@ -1,13 +1,15 @@
 """Finding users and movies for the web page: movies by title, users by id (framework-free).
 
-A title matches when every word of the query is in it, ignoring case and accents, so
-"the matrix" finds "Matrix, The (1999)" and "amelie" finds "Amélie (2001)". Matches are
+A title matches when every word of the query starts a word of it, ignoring case and accents,
+so "the matrix" finds "Matrix, The (1999)", "amelie" finds "Amélie (2001)" and "star war" finds
+"Star Wars" (but "the" does not find "Northern"). Matches are
 ordered by how many ratings the movie has (then by id). Users are listed most active first.
 The folded titles and the user order are computed once per service.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import weakref
 from dataclasses import dataclass
@@ -58,11 +60,13 @@ class Found:
 
 
 def search_movies(service: Recommendations, query: str, n: int, offset: int = 0) -> Found:
-    """Catalogue movies whose title holds every word of ``query``, most rated first."""
+    """Catalogue movies with every word of ``query`` starting a word of their title, most
+    rated first."""
     index = _index(service)
-    words = fold(query).split()
+    starts = [re.compile(rf"\b{re.escape(w)}") for w in fold(query).split()]
     rows = np.fromiter(
-        (r for r, title in enumerate(index.titles) if all(w in title for w in words)), np.int64
+        (r for r, title in enumerate(index.titles) if all(s.search(title) for s in starts)),
+        np.int64,
     )
     ranked = rows[np.lexsort((rows, -index.movie_ratings[rows]))]
     return Found(ranked[offset : offset + n], len(ranked))

@@ -105,13 +105,21 @@ def test_title_search_needs_every_word_in_any_order(client, service):
     word = next(w for w in fold(titles[0]).split() if w.isalpha() and len(w) > 2)
     second = next((w for t in titles for w in fold(t).split() if w != word and len(w) > 3), word)
     body = client.get("/v1/movies", params={"q": f"{second} {word.upper()}", "n": 100}).json()
-    expected = [r for r, t in enumerate(titles) if word in fold(t) and second in fold(t)]
+    def starts(w: str, title: str) -> bool:
+        return any(t.startswith(w) for t in re.findall(r"\w+", fold(title)))
+
+    expected = [r for r, t in enumerate(titles) if starts(word, t) and starts(second, t)]
     assert body["total"] == len(expected)
     counts = np.zeros(len(service.movies), np.int64)
     counts[service.item_movie] = service.rating_count
     assert [m["ratings"] for m in body["items"]] == sorted(counts[expected].tolist(), reverse=True)
     assert {m["id"] for m in body["items"]} <= {service.movies.ids[r].item() for r in expected}
-    assert all(word in fold(m["title"]) and second in fold(m["title"]) for m in body["items"])
+    assert all(starts(word, m["title"]) and starts(second, m["title"]) for m in body["items"])
+
+
+def test_a_title_word_matches_at_the_start_of_a_word_only(client):
+    found = client.get("/v1/movies", params={"q": "the", "n": 100}).json()["items"]
+    assert found and all(re.search(r"\bthe", fold(m["title"])) for m in found)
 
 
 def test_title_search_pages_and_rejects_an_empty_query(client):

@@ -49,7 +49,7 @@ def found(items: list[dict], n: int, offset: int, total: int) -> JSONBytes:
     return JSONBytes({"items": items, "n": n, "offset": offset, "total": total})
 
 
-TITLE_WORDS = "words the title holds, in any order, ignoring case and accents"
+TITLE_WORDS = "words that start words of the title, in any order, ignoring case and accents"
 
 
 def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
