@@ -172,7 +172,7 @@ def test_searching_a_title_then_opening_the_movie_and_its_similar_movies(visit, 
 def test_a_search_with_no_match_says_so(visit):
     tab = visit()
     page = tab.open("/?view=movies&q=zzqx-no-such-title")
-    page.get_by_text("no title has all of these words").wait_for(timeout=TIMEOUT)
+    page.get_by_text("no title matches all of these words").wait_for(timeout=TIMEOUT)
 
 
 def test_the_model_card_shows_the_model_its_metrics_and_data(visit, api):

@@ -329,7 +329,7 @@ function moviesView(words) {
         pagedList(
           (offset) => api(`/v1/movies?${query({ q: words, n: 20, offset })}`),
           (item) => movieRow(item, { score: `${number.format(item.ratings)} ratings` }),
-          "no title has all of these words",
+          "no title matches all of these words",
         ),
       )
     : panel("Most rated", () =>
