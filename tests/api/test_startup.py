@@ -28,7 +28,8 @@ def test_nothing_set_serves_the_demo_data_and_caches_the_trained_model(tmp_path,
         assert info["metrics"]["rmse"] > 0  # evaluated on a hold-out split at training
         assert client.get("/recommendations/1").status_code == 200
     (cached,) = list(tmp_path.iterdir())
-    assert cached.name.startswith("mf-demo-") and (cached / "artifact.json").is_file()
+    assert cached.name.startswith(f"{settings.train_model}-demo-")
+    assert (cached / "artifact.json").is_file()
     stamp = (cached / "serving.npz").stat().st_mtime_ns
     again = load_service(settings)  # from the cache: nothing retrained
     assert (cached / "serving.npz").stat().st_mtime_ns == stamp
