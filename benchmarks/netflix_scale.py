@@ -20,11 +20,15 @@ what makes two runs comparable. Nothing here is a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice for its own threads
 
 import numba
 import numpy as np
@@ -64,7 +68,9 @@ def mf(args) -> None:
         sgd._epoch(user, item, rating, cells, rounds, mean, p, q, *biases, *hyper)
 
     epoch()  # compile
+    cpu = time.process_time()
     epoch_s, epochs = _median_time(epoch, args.repeats)
+    cpu_per_epoch = (time.process_time() - cpu) / args.repeats  # both threads' CPU seconds
     matrix = sp.csr_matrix(
         (history.rating, (history.user, history.item)), shape=(history.n_users, history.n_items)
     )
@@ -77,7 +83,9 @@ def mf(args) -> None:
           f"{history.n_items:,} movies (synthesize_netflix({args.fraction}))")  # fmt: skip
     print(f"mf SGD epoch at 64 factors, {numba.get_num_threads()} threads: median {epoch_s:.2f} s "
           f"{np.round(epochs, 2).tolist()} = {len(history) / epoch_s / 1e6:.1f} M "
-          "rating-updates/s")  # fmt: skip
+          f"rating-updates/s; {len(history) / cpu_per_epoch / 1e6:.1f} M per CPU-second "
+          f"(x {numba.get_num_threads()} cores idle = "
+          f"{numba.get_num_threads() * len(history) / cpu_per_epoch / 1e6:.1f} M/s)")  # fmt: skip
     print(f"reference: implicit {implicit.__version__} ALS iteration at 64 factors: median "
           f"{als_s:.2f} s {np.round(iterations, 2).tolist()}; epoch/iteration = "
           f"{epoch_s / als_s:.2f}")  # fmt: skip
@@ -87,8 +95,10 @@ def _closest_rate(history, user, item, repeats: int) -> tuple[float, list[float]
     from recsys.features.closest import closest_raters
 
     closest_raters(history, user[:100], item[:100])  # compile
+    cpu = time.process_time()
     seconds, times = _median_time(lambda: closest_raters(history, user, item), repeats)
-    return len(user) / seconds, times
+    cpu_seconds = (time.process_time() - cpu) / repeats  # both threads' CPU seconds
+    return len(user) / seconds, times, len(user) / cpu_seconds
 
 
 def closest(args) -> None:
@@ -121,9 +131,11 @@ def closest(args) -> None:
                 chosen = np.random.default_rng(0).random(history.n_users) < share
                 keep = chosen[user]
                 user, item = user[keep], item[keep]
-            rate, times = _closest_rate(history, user, item, args.repeats)
+            rate, times, per_cpu = _closest_rate(history, user, item, args.repeats)
             print(f"  {name}: {len(user):,} targets, median {statistics.median(times):.2f} s "
-                  f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s")  # fmt: skip
+                  f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s; {per_cpu:,.0f} per "
+                  f"CPU-second (x {numba.get_num_threads()} idle cores = "
+                  f"{numba.get_num_threads() * per_cpu:,.0f}/s)")  # fmt: skip
 
 
 def pipeline(args) -> None:
