@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     data: str | None = Field(
         None, description="a data set to train on at start-up when no model is given"
     )
-    train_model: str = Field("mf", description="the model trained at start-up from RECSYS_DATA")
+    train_model: str = Field(
+        "ranker", description="the model trained at start-up from RECSYS_DATA"
+    )
     artifact_cache: Path | None = Field(
         None, description="where a model trained at start-up is kept for the next start"
     )

@@ -65,6 +65,7 @@ class Ranker(Recommender):
         label_fraction: float = 0.1,
         label_split: str = "random",
         label_rounds: int = 3,
+        negative_fraction: float = 0.3,
         relevant: float = 4.0,
         max_iter: int = 300,
         learning_rate: float = 0.05,
@@ -80,6 +81,7 @@ class Ranker(Recommender):
         self.label_fraction = label_fraction
         self.label_split = label_split
         self.label_rounds = label_rounds
+        self.negative_fraction = negative_fraction
         self.relevant = relevant
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -103,6 +105,7 @@ class Ranker(Recommender):
         self._require(self.label_split in LABEL_SPLITS,
                       f"label_split must be one of {', '.join(LABEL_SPLITS)}")  # fmt: skip
         self._require(self.label_rounds >= 1, "label_rounds must be >= 1")
+        self._require(0 < self.negative_fraction <= 1, "negative_fraction must be in (0, 1]")
         self._require(self.max_iter >= 1, "max_iter must be >= 1")
         self._require(self.learning_rate > 0, "learning_rate must be > 0")
         self._require(self.precompute >= 0, "precompute must be >= 0")
@@ -129,6 +132,11 @@ class Ranker(Recommender):
             features.append(X)
             targets.append(y)
         X, y = np.concatenate(features), np.concatenate(targets)
+        # Most candidates are negatives; a sample of them orders the pairs as well (dropping
+        # negatives at random shifts every pair's odds alike) at a fraction of the cost.
+        rng = np.random.default_rng(self.random_state)
+        keep = (y == 1) | (rng.random(len(y)) < self.negative_fraction)
+        X, y = X[keep], y[keep]
         log.info("ranker: %d labelled pairs, %d positive", len(y), int(y.sum()))
         classifier = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate,
@@ -200,45 +208,47 @@ class Ranker(Recommender):
         exclude_seen: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user, item) pairs of the candidates of a block of users, sorted by user, with
-        their feature matrix. ``allowed`` (a mask over items) restricts the candidates."""
+        their feature matrix. ``allowed`` (a mask over items) restricts the candidates, and
+        ``depth`` (default the ranker's) how many each generator proposes; neither changes a
+        pair's features, which depend on the user and the movie alone."""
         depth = depth or self.depth
         n_items = stage.history.n_items
         history = stage.history
         rated = rated_matrix(history.by_user.indptr, history.by_user.indices, n_items)[users]
         seen_rows = np.repeat(np.arange(len(users)), np.diff(rated.indptr))
         chosen = np.zeros((len(users), n_items), bool)
-        scores, ranks = [], []
-        k = min(depth, n_items)
+        described = []
         for generator in stage.generators.values():
             score = generator.score_users(users)
-            candidate = score.copy()
+            unseen = score.copy()
             if exclude_seen:
-                candidate[seen_rows, rated.indices] = -np.inf
+                unseen[seen_rows, rated.indices] = -np.inf
+            # rank among the unseen (capped at the ranker's depth), against the best and the
+            # mean of the top: trees cannot compare rows, so the features say it
+            top, top_scores = _best(unseen, min(self.depth, n_items))
+            rank = np.full((len(users), n_items), self.depth, np.int32)
+            rank[np.arange(len(users))[:, None], top] = np.arange(top.shape[1], dtype=np.int32)
+            valid = np.isfinite(top_scores)
+            n_valid = valid.sum(axis=1)
+            best = np.where(n_valid > 0, top_scores[:, 0], np.nan)  # best first
+            total = np.where(valid, top_scores, 0.0).sum(axis=1)
+            mean = np.where(n_valid > 0, total / np.maximum(n_valid, 1), np.nan)
+            pick = unseen
             if allowed is not None:
-                candidate[:, ~allowed] = -np.inf
-            best = np.argpartition(-candidate, k - 1, axis=1)[:, :k]
-            best_scores = np.take_along_axis(candidate, best, axis=1)
-            order = np.argsort(-best_scores, axis=1, kind="stable")
-            best = np.take_along_axis(best, order, axis=1)
-            finite = np.isfinite(np.take_along_axis(best_scores, order, axis=1))
-            rank = np.full((len(users), n_items), k, np.int32)
-            rows = np.repeat(np.arange(len(users)), k)
-            rank[rows, best.ravel()] = np.tile(np.arange(k, dtype=np.int32), len(users))
-            chosen[rows[finite.ravel()], best.ravel()[finite.ravel()]] = True
-            scores.append(score)
-            ranks.append(rank)
+                pick = unseen.copy()
+                pick[:, ~allowed] = -np.inf
+            if allowed is not None or depth != self.depth:
+                top, top_scores = _best(pick, min(depth, n_items))
+            rows = np.repeat(np.arange(len(users)), top.shape[1])
+            finite = np.isfinite(top_scores).ravel()
+            chosen[rows[finite], top.ravel()[finite]] = True
+            described.append((score, rank, best, mean))
         row, item = np.nonzero(chosen)
         user = users[row]
         generated = []
-        for score, rank in zip(scores, ranks, strict=True):
+        for score, rank, best, mean in described:
             value = score[row, item]
             value = np.where(np.isfinite(value), value, np.nan)
-            # Against the user's other candidates: trees cannot compare rows, so say it.
-            best = _group_reduce(np.fmax.reduceat, value, row, len(users))
-            total = _group_reduce(np.add.reduceat, np.nan_to_num(value), row, len(users))
-            known = _group_reduce(np.add.reduceat, np.isfinite(value).astype(float), row,
-                                  len(users))  # fmt: skip
-            mean = total / np.maximum(known, 1.0)
             generated += [value, rank[row, item], value - best[row], value - mean[row]]
         return user, item, self._features(stage, user, item, generated)
 
@@ -342,12 +352,9 @@ def _blocks(users: np.ndarray) -> list[np.ndarray]:
     return [users[lo : lo + BLOCK] for lo in range(0, len(users), BLOCK)]
 
 
-def _group_reduce(reduce, values: np.ndarray, row: np.ndarray, n_rows: int) -> np.ndarray:
-    """``reduce`` (a ufunc's reduceat) of ``values`` per row, for sorted ``row``; NaN for a
-    row with no values."""
-    out = np.full(n_rows, np.nan)
-    if len(values) == 0:
-        return out
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    out[row[starts]] = reduce(values, starts)
-    return out
+def _best(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` best columns, best first (ties: the smaller column), and their scores."""
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = np.lexsort((top, -top_scores), axis=1)
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
