@@ -32,12 +32,22 @@ def seed_items(service: Recommendations, ranked: Ranked, metadata: bool) -> list
     ids = service.items.to_ids(ranked.items)
     scores = rounded(ranked.scores)
     if not metadata:
-        return [{"id": str(i), "score": s} for i, s in zip(ids, scores, strict=True)]
-    titles, genres, years = service.item_title, service.item_genres, service.item_year
-    return [
-        {"id": i, "title": titles[k], "genres": genres[k], "year": years[k], "score": s}
-        for i, k, s in zip(ids, ranked.items.tolist(), scores, strict=True)
-    ]
+        items = [{"id": str(i), "score": s} for i, s in zip(ids, scores, strict=True)]
+    else:
+        titles, genres, years = service.item_title, service.item_genres, service.item_year
+        items = [
+            {"id": i, "title": titles[k], "genres": genres[k], "year": years[k], "score": s}
+            for i, k, s in zip(ids, ranked.items.tolist(), scores, strict=True)
+        ]
+    return with_predicted(items, ranked)
+
+
+def with_predicted(items: list[dict], ranked: Ranked) -> list[dict]:
+    """Each item's ``predicted_rating`` where the service has it (a bilinear rating model)."""
+    if ranked.predicted is not None:
+        for item, rating in zip(items, rounded(ranked.predicted), strict=True):
+            item["predicted_rating"] = rating
+    return items
 
 
 def ranked_movies(service: Recommendations, ranked: Ranked, n: int, offset: int) -> dict:
@@ -48,7 +58,7 @@ def ranked_movies(service: Recommendations, ranked: Ranked, n: int, offset: int)
         {"id": i, "title": titles[k], "year": years[k], "genres": genres[k], "score": s}
         for i, k, s in zip(ids, ranked.items.tolist(), scores, strict=True)
     ]
-    return {"items": items, "n": n, "offset": offset, "total": ranked.total,
+    return {"items": with_predicted(items, ranked), "n": n, "offset": offset, "total": ranked.total,
             "fallback": ranked.fallback}  # fmt: skip
 
 

@@ -35,10 +35,16 @@ BodyId = Annotated[
 ]  # fmt: skip
 
 
+SCORE = ("the ranking model's score (the ranker: log-odds that the user rates the movie >= 4; "
+         "a bare rating model: its predicted rating)")
+PREDICTED = "the rating model's predicted rating, where it is one dot product (else absent)"
+
+
 # -- the MovieLens seed's endpoints ----------------------------------------------------------
 class SeedItem(BaseModel):
     id: str = Field(description="movie id, as a string (the seed's shape)")
-    score: float | None = Field(None, description="the model's score: the predicted rating")
+    score: float | None = Field(None, description=SCORE)
+    predicted_rating: float | None = Field(None, description=PREDICTED)
 
 
 class SeedItemWithMetadata(BaseModel):
@@ -46,7 +52,8 @@ class SeedItemWithMetadata(BaseModel):
     title: str | None
     genres: list[str]
     year: int | None = None
-    score: float | None = None
+    score: float | None = Field(None, description=SCORE)
+    predicted_rating: float | None = Field(None, description=PREDICTED)
 
 
 class SeedRecommendations(BaseModel):
@@ -121,9 +128,11 @@ class RankedMovie(BaseModel):
     year: int | None
     genres: list[str]
     score: float = Field(
-        description="predicted rating (recommendations), cosine similarity (similar movies) "
-        "or number of ratings (popular movies and the popular fallback)"
+        description="the ranking model's score (recommendations: for the ranker the log-odds "
+        "that the user rates the movie >= 4), cosine similarity (similar movies) or number of "
+        "ratings (popular movies and the popular fallback)"
     )
+    predicted_rating: float | None = Field(None, description=PREDICTED)
 
 
 class MovieList(BaseModel):
@@ -168,6 +177,8 @@ class UserHistory(BaseModel):
 class ModelInfo(BaseModel):
     model: str
     params: dict
+    ranking: str | None = Field(None, description="how lists are made: 'model' or 'bilinear'")
+    rating_model: str | None = Field(None, description="the model behind predicted ratings")
     scorer: str | None
     trained_at: str | None
     data: dict = Field(description="training data: name, fingerprint, counts, date range")

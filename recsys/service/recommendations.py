@@ -49,6 +49,7 @@ class Ranked:
     scores: np.ndarray
     fallback: bool = False
     total: int = 0  # how many movies passed the filters (for paging)
+    predicted: np.ndarray | None = None  # predicted ratings, where they cost a dot product
 
 
 @dataclass(frozen=True)
@@ -250,11 +251,17 @@ class Recommendations:
                 return Ranked(popular.items, popular.scores, True, popular.total)
             raise UnknownUserError(user_id)
         if self._ranks_by_model:
-            return self._rank_by_model(user, n, offset, exclude_seen, candidates)
-        scores = self.score_items(user)
-        if exclude_seen:
-            scores[self.seen(user)] = -np.inf
-        return self._rank(scores, n, offset, candidates)
+            ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
+        else:
+            scores = self.score_items(user)
+            if exclude_seen:
+                scores[self.seen(user)] = -np.inf
+            ranked = self._rank(scores, n, offset, candidates)
+        if self._item_vectors is None:
+            return ranked
+        rating = self._item_vectors[ranked.items] @ self._user_vectors[user]
+        predicted = np.clip(rating, *self.scale).astype(np.float32)
+        return Ranked(ranked.items, ranked.scores, ranked.fallback, ranked.total, predicted)
 
     def _rank_by_model(
         self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None
