@@ -150,6 +150,7 @@ def cmd_split(args: argparse.Namespace) -> None:
     splits = make_splits(
         dataset.ratings, args.split, test_fraction=args.test_fraction, folds=args.folds,
         seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+        **({"probe": args.data} if args.split == "probe" else {}),
     )  # fmt: skip
     for split in splits:
         split.train.to_csv(out / f"{split.name}-train.csv", index=False)

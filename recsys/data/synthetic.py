@@ -364,7 +364,13 @@ def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: 
         "counts": dataset_counts(dataset) | {"probe": len(probe_rows)},
         "fingerprint": dataset.fingerprint,
     }
-    folder = write_netflix(dataset, Path(folder), manifest=manifest)
+    return _write_with_probe(dataset, Path(folder), manifest, probe_rows)
+
+
+def _write_with_probe(dataset: Dataset, folder: Path, manifest: dict, probe_rows=None) -> Path:
+    """The Netflix layout plus ``probe.txt`` (`latest_ratings` unless rows are given)."""
+    probe_rows = latest_ratings(dataset.ratings) if probe_rows is None else probe_rows
+    folder = write_netflix(dataset, folder, manifest=manifest)
     write_probe(dataset.ratings.iloc[probe_rows][[USER, ITEM]], folder / "probe.txt")
     return folder
 
@@ -388,8 +394,9 @@ def write_synthetic(
     start: str = "1999-11-11",
     end: str = "2005-12-31",
 ) -> Path:
-    """Synthesize a data set and write it in the Netflix (Kaggle) or MovieLens (latest) layout,
-    with a manifest.json of the parameters and counts; return the folder."""
+    """Synthesize a data set and write it in the Netflix (Kaggle) layout with a ``probe.txt`` of
+    each user's latest ratings, or the MovieLens (latest) layout, with a manifest.json of the
+    parameters and counts; return the folder."""
     if format not in ("netflix", "movielens"):
         raise ConfigError(f"unknown synthetic data format {format!r}: netflix or movielens")
     params = {"n_ratings": n_ratings, "n_users": n_users, "n_movies": n_movies, "seed": seed,
@@ -405,8 +412,8 @@ def write_synthetic(
         "fingerprint": dataset.fingerprint,
     }
     folder = Path(folder)
-    if format == "netflix":
-        return write_netflix(dataset, folder, manifest=manifest)
+    if format == "netflix":  # with a probe.txt of each user's latest ratings, as the Prize had
+        return _write_with_probe(dataset, folder, manifest)
     from recsys.data.movielens import write_movielens_csv
 
     write_movielens_csv(dataset, folder)

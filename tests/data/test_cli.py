@@ -110,7 +110,7 @@ def test_info_reads_a_generic_table_with_the_columns_and_scale_given(tmp_path, c
 
 def test_synth_writes_a_netflix_layout_with_a_manifest(synthetic):
     names = sorted(p.name for p in synthetic.iterdir())
-    assert names == ["combined_data_1.txt", "manifest.json", "movie_titles.csv"]
+    assert names == ["combined_data_1.txt", "manifest.json", "movie_titles.csv", "probe.txt"]
     manifest = json.loads((synthetic / "manifest.json").read_text())
     assert manifest["kind"] == "synthetic" and manifest["params"]["seed"] == 3
     dataset = load(synthetic, cache=False)
