@@ -564,8 +564,10 @@ def main(argv: list[str] | None = None) -> int:
 
         bars = _ProgressBars()
         with logging_redirect_tqdm(), reporting(bars):  # log lines above the bars, never inside
-            args.run(args)
-        bars.close()
+            try:
+                args.run(args)
+            finally:
+                bars.close()  # so an error line below never lands on a bar
         if args.command in ("train", "evaluate"):
             print(f"peak memory {_peak_memory_gib():.2f} GiB", file=sys.stderr)
     except RecsysError as error:

@@ -205,3 +205,13 @@ def test_repeat_reports_mean_std_and_a_paired_test(data, tmp_path):
     body = json.loads((tmp_path / "runs.json").read_text())
     assert len(body["runs"]) == 6 and body["paired"][0]["runs"] == 3
     assert "Paired t-tests" in (tmp_path / "r.html").read_text()
+
+
+def test_an_error_after_a_progress_bar_starts_gets_its_own_line(tmp_path):
+    assert recsys("synth", str(tmp_path / "nf"), "--ratings", "2000").returncode == 0
+    (tmp_path / "nf" / "probe.txt").unlink(missing_ok=True)  # a bar runs, then the error
+    done = recsys("split", "--data", str(tmp_path / "nf"), "--split", "probe",
+                  "--out", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode == 2 and "probe" in done.stderr
+    errors = [p for p in re.split(r"[\r\n]", done.stderr) if "recsys: error:" in p]
+    assert errors and all(p.startswith("recsys: error: ") for p in errors), done.stderr
