@@ -152,7 +152,10 @@ def _restore(spec: dict, arrays, path: Path):
         return load_model(_inside(path, spec["model"]))
     if "dataclass" in spec:
         cls = DATACLASSES[spec["dataclass"]]
-        return cls(**{k: _restore(v, arrays, path) for k, v in spec["fields"].items()})
+        value = cls(**{k: _restore(v, arrays, path) for k, v in spec["fields"].items()})
+        if isinstance(value, Forest):
+            value.check()  # trees that point outside themselves never reach prediction
+        return value
     if "models" in spec:
         return {name: _restore(v, arrays, path) for name, v in spec["models"].items()}
     return spec["value"]

@@ -122,7 +122,9 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
             f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads format "
             f"{FORMAT_VERSION} — retrain with `recsys train`"
         )
+    _check_scale(meta_file, meta.get("scale"))
     needed = REQUIRED + (BILINEAR if meta.get("scorer") == "bilinear" else ())
+    check_npz_sizes(folder / ARRAYS_FILE)
     try:
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as stored:
             missing = [name for name in needed if name not in stored.files]
@@ -134,7 +136,62 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
         raise ArtifactError(f"{folder / ARRAYS_FILE}: corrupt or unreadable ({error})") from error
     _check_shapes(folder, arrays, meta.get("scorer"))
+    _check_values(folder / ARRAYS_FILE, arrays, meta.get("scorer"))
     return meta, arrays
+
+
+def _check_scale(meta_file: Path, scale) -> None:
+    ok = isinstance(scale, dict) and all(
+        isinstance(scale.get(k), int | float) and not isinstance(scale.get(k), bool)
+        and np.isfinite(scale.get(k)) for k in ("low", "high")
+    )  # fmt: skip
+    if not ok or scale["low"] >= scale["high"]:
+        raise ArtifactError(f"{meta_file}: 'scale' must give numeric low < high, got {scale!r}")
+
+
+def check_npz_sizes(path: Path) -> None:
+    """Every member of an .npz holds as many bytes as its header claims (a header that claims
+    2^40 rows is refused before anything is allocated)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                    if claimed > info.file_size:
+                        raise ArtifactError(f"{path}: {info.filename} claims {shape} of {dtype}, "
+                                            f"more than its {info.file_size:,} bytes")  # fmt: skip
+    except ArtifactError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ArtifactError(f"{path}: corrupt or unreadable ({error})") from error
+
+
+def _check_values(path: Path, a: dict[str, np.ndarray], scorer: str | None) -> None:
+    """Ranges and finiteness: catalogue codes inside their tables, numbers finite, vectors
+    two-dimensional."""
+    wrong = []
+    n_movies, n_genres = len(a["movie_ids"]), len(a["genre_names"])
+    for name, size in (("item_movie", n_movies), ("movie_genre_codes", n_genres)):
+        values = a[name]
+        if values.ndim != 1 or (len(values) and not (0 <= values.min() <= values.max() < size)):
+            wrong.append(f"{name} points outside its table of {size}")
+    indptr = a["movie_genre_indptr"]
+    if indptr[0] != 0 or indptr[-1] != len(a["movie_genre_codes"]) or (np.diff(indptr) < 0).any():
+        wrong.append("movie_genre_indptr does not index movie_genre_codes")
+    floats = ["fallback_user_bias", "fallback_item_bias", "history_ratings", "raters_ratings",
+              "item_rating_mean"] + (list(BILINEAR) if scorer == "bilinear" else [])  # fmt: skip
+    for name in floats:
+        if a[name].dtype.kind != "f" or not np.isfinite(a[name]).all():
+            wrong.append(f"{name} is not all finite numbers")
+    if scorer == "bilinear":
+        wrong += [f"{name} is not a matrix" for name in BILINEAR if a[name].ndim != 2]
+    if wrong:
+        raise ArtifactError(f"{path}: {'; '.join(wrong)}")
 
 
 def _check_shapes(folder: Path, a: dict[str, np.ndarray], scorer: str | None) -> None:

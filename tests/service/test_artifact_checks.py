@@ -1,0 +1,136 @@
+"""A model folder is data: every fault is refused before the service reports ready, with one line
+that names the file and the problem, and nothing in it can run code."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+from recsys.data.synthetic import synthesize
+from recsys.errors import ArtifactError
+from recsys.models.persistence import load_model
+from recsys.models.registry import make_model
+from recsys.service import load_artifact, save_artifact
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    data = synthesize(3000, n_users=80, n_movies=60, seed=4)
+    model = make_model("mf", n_factors=4, epochs=3).fit(data)
+    return save_artifact(model, data, tmp_path_factory.mktemp("art") / "mf")
+
+
+@pytest.fixture
+def artifact(pristine, tmp_path):
+    copy = tmp_path / "mf"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def rewrite(folder, **changes):
+    path = folder / "serving.npz"
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    arrays.update(changes)
+    with open(path, "wb") as out:
+        np.savez(out, **arrays)
+
+
+def refused(folder, match: str) -> str:
+    with pytest.raises(ArtifactError, match=match) as error:
+        load_artifact(folder)
+    message = str(error.value)
+    assert "\n" not in message and "serving.npz" in message or "artifact.json" in message
+    return message
+
+
+def test_the_pristine_artifact_loads(pristine):
+    assert load_artifact(pristine).model_info()["model"] == "mf"
+
+
+def test_an_item_pointing_outside_the_catalogue_is_refused(artifact):
+    with np.load(artifact / "serving.npz") as a:
+        item_movie = a["item_movie"].copy()
+    item_movie[0] = 10**6
+    rewrite(artifact, item_movie=item_movie)
+    refused(artifact, "item_movie points outside")
+
+
+def test_a_genre_code_outside_the_genres_is_refused(artifact):
+    with np.load(artifact / "serving.npz") as a:
+        codes = a["movie_genre_codes"].copy()
+    codes[0] = 999
+    rewrite(artifact, movie_genre_codes=codes)
+    refused(artifact, "movie_genre_codes points outside")
+
+
+@pytest.mark.parametrize("scale", [None, {"low": "one", "high": 5}, {"low": 5, "high": 1}])
+def test_a_missing_or_nonsense_scale_is_refused(artifact, scale):
+    meta = json.loads((artifact / "artifact.json").read_text())
+    meta["scale"] = scale
+    (artifact / "artifact.json").write_text(json.dumps(meta))
+    refused(artifact, "scale")
+
+
+def test_a_header_claiming_two_to_the_forty_rows_is_refused_before_allocating(artifact):
+    path = artifact / "serving.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**40,)}
+    )
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("huge.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\0" * 16)
+    refused(artifact, "huge.npy claims")
+
+
+@pytest.mark.parametrize("name", ["user_vectors", "fallback_item_bias"])
+def test_nan_numbers_are_refused(artifact, name):
+    with np.load(artifact / "serving.npz") as a:
+        values = a[name].copy()
+    values.flat[0] = np.nan
+    rewrite(artifact, **{name: values})
+    refused(artifact, f"{name} is not all finite")
+
+
+def test_one_dimensional_vectors_are_refused(artifact):
+    with np.load(artifact / "serving.npz") as a:
+        user_vectors, item_vectors = a["user_vectors"], a["item_vectors"]
+    rewrite(artifact, user_vectors=user_vectors[:, 0].copy(), item_vectors=item_vectors[:, 0].copy())
+    refused(artifact, "not a matrix|differ in width")
+
+
+def test_nothing_in_a_saved_model_is_a_pickle_and_sub_models_stay_inside(tmp_path):
+    data = synthesize(3000, n_users=80, n_movies=60, seed=4)
+    model = make_model("gbm", folds=2, max_iter=20).fit(data)
+    folder = model.save(tmp_path / "gbm")
+    files = [p.name for p in folder.rglob("*") if p.is_file()]
+    assert not [f for f in files if f.endswith((".joblib", ".pkl", ".pickle"))]
+    for npz in folder.rglob("*.npz"):
+        with np.load(npz, allow_pickle=False) as arrays:  # would raise on an object array
+            assert all(arrays[k].dtype != object for k in arrays.files)
+    meta = json.loads((folder / "model.json").read_text())
+    sub = next(k for k, v in meta["state"].items() if "models" in v)
+    first = next(iter(meta["state"][sub]["models"]))
+    meta["state"][sub]["models"][first] = {"model": "../../elsewhere"}
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="plain folder name"):
+        load_model(folder)
+
+
+def test_trees_that_point_outside_themselves_are_refused(tmp_path):
+    data = synthesize(3000, n_users=80, n_movies=60, seed=4)
+    folder = make_model("gbm-seed", max_iter=10).fit(data).save(tmp_path / "seed")
+    path = folder / "arrays.npz"
+    with np.load(path) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    key = next(k for k in arrays if k.endswith(".left"))
+    arrays[key] = np.where(arrays[key] >= 0, 10**6, arrays[key]).astype(arrays[key].dtype)
+    with open(path, "wb") as out:
+        np.savez(out, **arrays)
+    with pytest.raises(ArtifactError, match="child node"):
+        load_model(folder)
