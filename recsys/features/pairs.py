@@ -18,9 +18,7 @@ from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.builder import N_CLOSEST
-
-FEW_COMMON = 3
-MISSING_COST = 3.5
+from recsys.features.closest import _accumulate, _distance, _offer
 
 
 def unseen_closest(
@@ -51,7 +49,7 @@ def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_user
     n_threads = min(threads, max(n_groups, 1))
     n = out_ratings.shape[1]
     for chunk in numba.prange(n_threads):
-        common = np.zeros(n_users, np.int32)
+        common = np.zeros(n_users, np.int64)
         diff = np.zeros(n_users, np.float64)
         touched = np.empty(n_users, np.int64)
         best_d = np.empty(n, np.float64)
@@ -61,51 +59,18 @@ def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_user
         for g in range(chunk, n_groups, n_threads):
             lo, hi = bounds[g], bounds[g + 1]
             u = user[lo]
-            n_touched = 0
-            for t in range(u_ptr[u], u_ptr[u + 1]):
-                j = u_items[t]
-                mine = u_ratings[t]
-                for e in range(i_ptr[j], i_ptr[j + 1]):
-                    v = i_users[e]
-                    if common[v] == 0:
-                        touched[n_touched] = v
-                        n_touched += 1
-                    common[v] += 1
-                    diff[v] += abs(mine - i_ratings[e])
+            n_touched = _accumulate(
+                u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched
+            )
             for p in range(lo, hi):
                 m = item[p]
                 found = 0
                 for e in range(i_ptr[m], i_ptr[m + 1]):
                     v = i_users[e]
-                    if v == u:
-                        continue
-                    c = common[v]
-                    s = diff[v]
-                    if c >= FEW_COMMON:
-                        d = FEW_COMMON * s / c
-                    else:
-                        d = s + MISSING_COST * (FEW_COMMON - c)
-                    # insert (d, c, v) keeping the n nearest: smaller d, more common, smaller id
-                    slot = found if found < n else n
-                    while slot > 0:
-                        q = slot - 1
-                        earlier = (best_d[q] < d) or (best_d[q] == d and (
-                            best_c[q] > c or (best_c[q] == c and best_v[q] < v)))
-                        if earlier:
-                            break
-                        if slot < n:
-                            best_d[slot] = best_d[q]
-                            best_c[slot] = best_c[q]
-                            best_v[slot] = best_v[q]
-                            best_r[slot] = best_r[q]
-                        slot -= 1
-                    if slot < n:
-                        best_d[slot] = d
-                        best_c[slot] = c
-                        best_v[slot] = v
-                        best_r[slot] = i_ratings[e]
-                        if found < n:
-                            found += 1
+                    if v != u:
+                        d = _distance(common[v], diff[v])
+                        found = _offer(d, common[v], v, i_ratings[e], found,
+                                       best_d, best_c, best_v, best_r)  # fmt: skip
                 for k in range(found):
                     out_ratings[p, k] = best_r[k]
                     out_distances[p, k] = best_d[k]

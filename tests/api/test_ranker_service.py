@@ -65,7 +65,7 @@ def test_pages_and_filters_go_deeper_than_the_precomputed_lists(ranker_artifact,
 
 
 def test_predictions_are_the_rating_models(ranker_artifact, client):
-    model, folder = ranker_artifact
+    _, folder = ranker_artifact
     loaded = load_model(folder)
     expected = float(loaded.raters_["mf"].predict([4], [7]).rating[0])
     body = client.get("/predictions/4/7").json()

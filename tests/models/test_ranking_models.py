@@ -149,9 +149,11 @@ def test_forest_gives_scikit_learns_raw_scores(cls):
 
 
 def test_a_damaged_forest_is_refused():
-    model = HistGradientBoostingRegressor(max_iter=5).fit(np.random.rand(200, 3), np.random.rand(200))
+    rng = np.random.default_rng(0)
+    model = HistGradientBoostingRegressor(max_iter=5).fit(rng.random((200, 3)), rng.random(200))
     forest = Forest.from_sklearn(model)
-    bad = Forest(**{**forest.__dict__, "left": np.where(forest.is_leaf, -1, 10**6).astype(np.int32)})
+    outside = np.where(forest.is_leaf, -1, 10**6).astype(np.int32)
+    bad = Forest(**{**forest.__dict__, "left": outside})
     with pytest.raises(ValueError, match="child"):
         bad.check()
 

@@ -45,7 +45,7 @@ def refused(folder, match: str) -> str:
     with pytest.raises(ArtifactError, match=match) as error:
         load_artifact(folder)
     message = str(error.value)
-    assert "\n" not in message and "serving.npz" in message or "artifact.json" in message
+    assert ("\n" not in message and "serving.npz" in message) or "artifact.json" in message
     return message
 
 
@@ -100,7 +100,8 @@ def test_nan_numbers_are_refused(artifact, name):
 def test_one_dimensional_vectors_are_refused(artifact):
     with np.load(artifact / "serving.npz") as a:
         user_vectors, item_vectors = a["user_vectors"], a["item_vectors"]
-    rewrite(artifact, user_vectors=user_vectors[:, 0].copy(), item_vectors=item_vectors[:, 0].copy())
+    rewrite(artifact, user_vectors=user_vectors[:, 0].copy(),
+            item_vectors=item_vectors[:, 0].copy())  # fmt: skip
     refused(artifact, "not a matrix|differ in width")
 
 
