@@ -94,28 +94,37 @@ def genre_matrix(items: Vocabulary, movies: pd.DataFrame) -> sp.csr_matrix:
     return matrix
 
 
-def genre_affinity(
-    history: Interactions, item_genres: sp.csr_matrix, user: np.ndarray, item: np.ndarray
-) -> np.ndarray:
-    """Per pair: the share of the user's ratings that fall in the movie's genres (mean over its
-    genres), and the user's mean rating in those genres minus their mean (NaN where none)."""
+def user_genre_totals(
+    history: Interactions, item_genres: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per user and genre: how many ratings and their sum (users × genres, float64)."""
     csr = history.by_user
     shape = (history.n_users, history.n_items)
-    rated = sp.csr_matrix((np.ones(len(csr.indices), np.float32), csr.indices, csr.indptr), shape)
-    stars = sp.csr_matrix((csr.ratings.astype(np.float32), csr.indices, csr.indptr), shape)
-    users, back = np.unique(user, return_inverse=True)
-    counts = np.asarray((rated[users] @ item_genres).todense(), np.float64)
-    sums = np.asarray((stars[users] @ item_genres).todense(), np.float64)
-    n_rated = np.maximum(np.diff(csr.indptr)[users], 1).astype(np.float64)
-    user_mean = np.asarray(stars[users].sum(axis=1)).ravel() / n_rated
+    rated = sp.csr_matrix((np.ones(len(csr.indices)), csr.indices, csr.indptr), shape)
+    stars = sp.csr_matrix((csr.ratings.astype(np.float64), csr.indices, csr.indptr), shape)
+    return np.asarray((rated @ item_genres).todense()), np.asarray((stars @ item_genres).todense())
+
+
+def genre_affinity(
+    genre_counts: np.ndarray,
+    genre_sums: np.ndarray,
+    user_count: np.ndarray,
+    user_mean: np.ndarray,
+    item_genres: sp.csr_matrix,
+    user: np.ndarray,
+    item: np.ndarray,
+) -> np.ndarray:
+    """Per pair: the share of the user's ratings that fall in the movie's genres (mean over its
+    genres), and the user's mean rating in those genres minus their mean (NaN where none), from
+    `user_genre_totals` and the users' rating counts and means."""
     genres = item_genres[item]
     rows = np.repeat(np.arange(len(item)), np.diff(genres.indptr))
-    per_genre_count = counts[back[rows], genres.indices]
-    per_genre_sum = sums[back[rows], genres.indices]
+    per_genre_count = genre_counts[user[rows], genres.indices]
+    per_genre_sum = genre_sums[user[rows], genres.indices]
     n_genres = np.maximum(np.diff(genres.indptr), 1)
-    share = np.bincount(rows, per_genre_count, len(item)) / n_genres / n_rated[back]
     total_count = np.bincount(rows, per_genre_count, len(item))
     total_sum = np.bincount(rows, per_genre_sum, len(item))
+    share = total_count / n_genres / np.maximum(user_count[user], 1.0)
     rating = np.divide(total_sum, total_count, out=np.full(len(item), np.nan),
-                       where=total_count > 0) - user_mean[back]  # fmt: skip
+                       where=total_count > 0) - user_mean[user]  # fmt: skip
     return np.column_stack([share, rating]).astype(np.float32)

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.features.activity import SECONDS_PER_YEAR
 from recsys.features.builder import CLOSEST, DISTANCES, item_years
-from recsys.features.era import era_mean, movie_eras
-from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest
+from recsys.features.era import ERAS, movie_eras
+from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, user_genre_totals
 from recsys.models.base import Recommender, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
 from recsys.models.trees import Forest
@@ -39,17 +41,61 @@ GENERATORS = ("ease", "als", "popular", "item-cooc")
 RATERS = ("mf", "baseline")
 DAY = 86_400
 TREND_DAYS = 180
+ERA_DEFAULT = 2.0  # the seed's era mean where a user has none
 BLOCK = 256
 LABEL_SPLITS = ("random", "latest")
 
 
 @dataclass
 class _Stage:
-    """Everything features are read from: the history and the models fitted on it."""
+    """Everything features are read from: the history, the models fitted on it, and the
+    statistics of users and movies (computed once, on first use)."""
 
     history: Interactions
     generators: dict[str, ItemScorer]
     raters: dict[str, Recommender]
+
+    @cached_property
+    def rated(self) -> sp.csr_matrix:
+        h = self.history
+        return rated_matrix(h.by_user.indptr, h.by_user.indices, h.n_items)
+
+    def statistics(self, item_era: np.ndarray, item_genres: sp.csr_matrix) -> dict:
+        if getattr(self, "_statistics", None) is None:
+            self._statistics = _statistics(self.history, item_era, item_genres)
+        return self._statistics
+
+
+def _statistics(history: Interactions, item_era: np.ndarray, item_genres) -> dict:
+    """Per movie: ratings, mean, recent ratings and their share; per user: ratings, mean, how
+    mainstream their movies are, and their ratings per era and genre."""
+    now = int(history.timestamp.max())
+    count = np.bincount(history.item, minlength=history.n_items).astype(np.float64)
+    total = np.bincount(history.item, history.rating, minlength=history.n_items)
+    recent = history.timestamp >= now - TREND_DAYS * DAY
+    recent_count = np.bincount(history.item[recent], minlength=history.n_items)
+    user_count = np.bincount(history.user, minlength=history.n_users).astype(np.float64)
+    user_total = np.bincount(history.user, history.rating, minlength=history.n_users)
+    mainstream = np.bincount(history.user, np.log1p(count)[history.item], history.n_users)
+    era = item_era[history.item].astype(np.int64)
+    dated = era >= 0
+    key = history.user[dated].astype(np.int64) * len(ERAS) + era[dated]
+    size = history.n_users * len(ERAS)
+    genre_counts, genre_sums = user_genre_totals(history, item_genres)
+    return {
+        "now": now,
+        "item_count": count,
+        "item_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
+        "item_recent": recent_count.astype(np.float64),
+        "item_trend": recent_count / np.maximum(count, 1.0),
+        "user_count": user_count,
+        "user_mean": user_total / np.maximum(user_count, 1.0),
+        "user_mainstream": mainstream / np.maximum(user_count, 1.0),
+        "era_sum": np.bincount(key, history.rating[dated].astype(np.float64), size),
+        "era_count": np.bincount(key, minlength=size).astype(np.float64),
+        "genre_counts": genre_counts,
+        "genre_sums": genre_sums,
+    }
 
 
 class Ranker(Recommender):
@@ -196,7 +242,10 @@ class Ranker(Recommender):
         return _Stage(history, {g: fit(g) for g in self.generators}, raters)
 
     def _live_stage(self) -> _Stage:
-        return _Stage(self.history_, self.generators_, self.raters_)
+        """The stage of the fitted model, built once (its statistics are kept with it)."""
+        if getattr(self, "_live", None) is None:
+            self._live = _Stage(self.history_, self.generators_, self.raters_)
+        return self._live
 
     # -- candidates and features ---------------------------------------------------------
     def _pairs(
@@ -213,8 +262,7 @@ class Ranker(Recommender):
         pair's features, which depend on the user and the movie alone."""
         depth = depth or self.depth
         n_items = stage.history.n_items
-        history = stage.history
-        rated = rated_matrix(history.by_user.indptr, history.by_user.indices, n_items)[users]
+        rated = stage.rated[users]
         seen_rows = np.repeat(np.arange(len(users)), np.diff(rated.indptr))
         chosen = np.zeros((len(users), n_items), bool)
         described = []
@@ -253,29 +301,23 @@ class Ranker(Recommender):
         return user, item, self._features(stage, user, item, generated)
 
     def _features(self, stage: _Stage, user, item, generated: list[np.ndarray]) -> np.ndarray:
-        history = stage.history
-        now = int(history.timestamp.max())
+        s = stage.statistics(self.item_era_, self.item_genres_)
         predicted = [stage.raters[r].predict_indices(user, item).rating for r in RATERS]
-        closest, distance = unseen_closest(history, user, item)
-        era = era_mean(history, self.item_era_, user, item)
-        count = np.bincount(history.item, minlength=history.n_items).astype(np.float64)
-        total = np.bincount(history.item, history.rating, minlength=history.n_items)
-        item_mean = np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
-        recent = history.timestamp >= now - TREND_DAYS * DAY
-        recent_count = np.bincount(history.item[recent], minlength=history.n_items)
-        trend = recent_count / np.maximum(count, 1.0)
-        age = 1970 + now / SECONDS_PER_YEAR - self.item_year_
-        genres = genre_affinity(history, self.item_genres_, user, item)
-        user_count = np.bincount(history.user, minlength=history.n_users).astype(np.float64)
-        user_total = np.bincount(history.user, history.rating, minlength=history.n_users)
-        user_mean = user_total / np.maximum(user_count, 1.0)
-        log_count = np.log1p(count)
-        mainstream = np.bincount(history.user, log_count[history.item], history.n_users)
-        mainstream /= np.maximum(user_count, 1.0)
+        closest, distance = unseen_closest(stage.history, user, item)
+        # era mean (SPEC §3; a candidate is unseen, so nothing of its own to leave out)
+        era = self.item_era_[item].astype(np.int64)
+        key = user.astype(np.int64) * len(ERAS) + np.maximum(era, 0)
+        era_count = np.where(era >= 0, s["era_count"][key], 0.0)
+        era_mean = np.divide(s["era_sum"][key], era_count, out=np.full(len(item), ERA_DEFAULT),
+                             where=era_count > 0)  # fmt: skip
+        age = 1970 + s["now"] / SECONDS_PER_YEAR - self.item_year_[item]
+        genres = genre_affinity(s["genre_counts"], s["genre_sums"], s["user_count"],
+                                s["user_mean"], self.item_genres_, user, item)  # fmt: skip
         columns = [
-            *generated, *predicted, *closest.T, *distance.T, era,
-            count[item], item_mean[item], recent_count[item], trend[item], age[item],
-            *genres.T, user_count[user], user_mean[user], mainstream[user],
+            *generated, *predicted, *closest.T, *distance.T, era_mean,
+            *(s[name][item] for name in ("item_count", "item_mean", "item_recent", "item_trend")),
+            age, *genres.T, *(s[name][user] for name in ("user_count", "user_mean",
+                                                          "user_mainstream")),
         ]  # fmt: skip
         return np.column_stack(columns).astype(np.float32)
 
