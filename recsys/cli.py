@@ -287,14 +287,15 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     from tqdm import tqdm
 
-    from recsys.evaluation.protocols import evaluate
+    from recsys.evaluation.protocols import evaluate, with_reference
     from recsys.evaluation.report import table, write_json, write_plots
 
     dataset, split = _evaluation_data(args)
     if args.repeat:
         return _evaluate_repeated(args, dataset, models)
     folds = args.folds if args.split == "kfold" and split is None else 1
-    bar = tqdm(total=len(models) * folds, unit="model", file=sys.stderr)
+    scored = with_reference(models, not args.no_ranking)  # popular joins as the reference
+    bar = tqdm(total=len(scored) * folds, unit="model", file=sys.stderr)
 
     def on_model(name: str) -> None:
         bar.set_postfix_str(f"{name} done")
