@@ -12,7 +12,6 @@ rating back from it (on ml-latest-small that took the blend from RMSE 0.80 to 0.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
@@ -34,7 +33,11 @@ class _Boosted(Recommender):
     and movies fall back to the damped biases, as in every model: with no closest raters and
     no history their features say nothing the biases do not say better."""
 
-    def _regressor(self, **overrides) -> HistGradientBoostingRegressor:
+    def _regressor(self, **overrides):
+        """A HistGradientBoostingRegressor (imported here: serving a saved model never needs
+        scikit-learn, its trees are plain arrays)."""
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         params = {
             "max_iter": self.max_iter,
             "learning_rate": self.learning_rate,

@@ -96,7 +96,7 @@ def test_the_image_serves_the_demo_model_as_a_non_root_user(image):
             items = http.get("/recommendations/1").json()["items"]
             assert len(items) == 10 and all(isinstance(i["id"], str) for i in items)
             info = http.get("/v1/model").json()
-            assert info["model"] == "mf" and info["data"]["name"] == "demo"
+            assert info["model"] == "ranker" and info["data"]["name"] == "demo"
             assert info["metrics"]["rmse"] > 0
             assert http.get("/recommendations/999999").status_code == 404
             pairs = {"pairs": [{"user_id": 1, "movie_id": 1}]}
@@ -133,7 +133,7 @@ def test_a_volume_and_recsys_data_serve_real_data(image, tmp_path):
         container.wait_ready()
         with httpx.Client(base_url=container.url, timeout=10) as http:
             info = http.get("/v1/model").json()
-            assert info["data"]["name"] == "/data" and info["data"]["ratings"] == 400
+            assert info["data"]["name"] == "data" and info["data"]["ratings"] == 400
             movie = http.get("/v1/movies/3").json()
             assert movie["title"] == "Movie 3, The (1993)" and movie["year"] == 1993
             items = http.get("/recommendations/1").json()["items"]
