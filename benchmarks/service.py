@@ -5,7 +5,7 @@
     python benchmarks/service.py --json out.json --client python
 
 Trains the default model (the ranker, with matrix factorisation for predicted ratings) on the
-data (or takes --artifact), starts `uvicorn server:app` (one worker) on 127.0.0.1, and drives it
+data (or takes --artifact), starts `recsys serve` (one uvicorn worker) on 127.0.0.1, and drives it
 from a second process: `wrk` when installed (apt-get install wrk), else a multi-process asyncio
 client on raw keep-alive sockets. Every load phase is bounded in time and in requests. Figures
 are medians over repeats; targets are printed beside them.
@@ -143,9 +143,9 @@ class Server:
     def __init__(self, artifact: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--log-level", "warning",
-                   "--no-access-log"]  # fmt: skip
+        # `recsys serve`, what is deployed: the app with the connection limits of recsys.api
+        command = [sys.executable, "-m", "recsys.cli", "-q", "serve", "--host", "127.0.0.1",
+                   "--port", str(self.port)]  # fmt: skip
         env = {**os.environ, "RECSYS_MODEL": str(artifact)}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)
