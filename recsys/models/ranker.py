@@ -364,6 +364,9 @@ class Ranker(Recommender):
         if exclude_seen and self.precompute:
             items = self.ranked_items_[user]
             scores = self.ranked_scores_[user]
+            end = offset + n  # the stored list is its valid items first, then -1 padding
+            if candidates is None and end <= len(items) and items[end - 1] >= 0:
+                return items[offset : offset + n].astype(np.int64), scores[offset : offset + n]
             valid = items >= 0
             if candidates is not None:
                 valid &= candidates[np.maximum(items, 0)]

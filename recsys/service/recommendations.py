@@ -267,10 +267,11 @@ class Recommendations:
         self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None
     ) -> Ranked:
         """A ranking model's page; ``total`` counts every movie it could rank for the user."""
-        allowed = np.ones(len(self.items), bool) if candidates is None else candidates.copy()
-        if exclude_seen:
-            allowed[self.seen(user)] = False
-        total = int(np.count_nonzero(allowed))
+        seen = self.seen(user) if exclude_seen else np.zeros(0, np.int64)
+        if candidates is None:  # the common case: no mask to build
+            total = len(self.items) - len(seen)
+        else:
+            total = int(np.count_nonzero(candidates)) - int(np.count_nonzero(candidates[seen]))
         if offset >= total:
             return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32), total=total)
         items, scores = self._model.recommend_indices(
