@@ -150,8 +150,19 @@ class GBMBlend(_Boosted):
 
         return {name: make_model(name).fit(data, history=history) for name in self.base_models}
 
-    def _features(self, history, bases, user, item, timestamps, base_scores=None) -> np.ndarray:
+    def _biases(self, history: Interactions) -> Biases:
+        """The damped biases of a history; those of the fitted history are kept, so predicting
+        (or ranking, a user at a time) does not refit them on every call."""
+        fitted = history is getattr(self, "history_", None)
+        if fitted and getattr(self, "_history_biases", None) is not None:
+            return self._history_biases
         biases = Biases.fit(history, user_damping=5.0, item_damping=5.0, iterations=10)
+        if fitted:
+            self._history_biases = biases
+        return biases
+
+    def _features(self, history, bases, user, item, timestamps, base_scores=None) -> np.ndarray:
+        biases = self._biases(history)
         features = blend_features(
             history, biases, self.item_year_, self.item_era_, user, item, timestamps,
             era_default=self.era_default, max_candidates=self.max_candidates,
