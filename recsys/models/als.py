@@ -49,7 +49,7 @@ class ImplicitALS(ItemScorer):
         self._require(self.regularization >= 0, "regularization must be >= 0")
         self._require(self.cg_steps >= 1, "cg_steps must be >= 1")
 
-    def _fit_scores(self, history: Interactions, data: Dataset) -> None:
+    def _fit(self, history: Interactions, data: Dataset) -> None:
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
         users = (rng.standard_normal((history.n_users, k)) * self.init_std).astype(np.float32)

@@ -33,7 +33,7 @@ class EASE(ItemScorer):
         self._require(self.l2 > 0, "l2 must be > 0")
         self._require(self.max_items >= 1, "max_items must be >= 1")
 
-    def _fit_scores(self, history: Interactions, data: Dataset) -> None:
+    def _fit(self, history: Interactions, data: Dataset) -> None:
         counts = np.bincount(history.item, minlength=history.n_items)
         rated = np.flatnonzero(counts)
         if len(rated) > self.max_items:  # the most-rated, ties by index

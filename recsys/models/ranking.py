@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.models.base import Recommender, top_n
+from recsys.models.base import Recommender
 
 DAY = 86_400
 
@@ -32,18 +32,14 @@ class ItemScorer(Recommender):
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self.fallback_.predict(user, item)
 
-    def _fit(self, history: Interactions, data: Dataset) -> None:
-        self._fit_scores(history, data)
-
     @property
     def rated_(self) -> sp.csr_matrix:
         """Who rated what in training, built once from the seen-items index."""
-        if getattr(self, "_rated", None) is None:
-            self._rated = rated_matrix(self.seen_indptr_, self.seen_items_, len(self.items_))
-        return self._rated
-
-    def _fit_scores(self, history: Interactions, data: Dataset) -> None:
-        raise NotImplementedError
+        cached = getattr(self, "_rated", None)
+        if cached is None or cached[0] is not self.seen_items_:  # built for this fit only
+            matrix = rated_matrix(self.seen_indptr_, self.seen_items_, len(self.items_))
+            self._rated = cached = (self.seen_items_, matrix)
+        return cached[1]
 
     def score_users(self, users: np.ndarray, rated: sp.csr_matrix | None = None) -> np.ndarray:
         """Scores (float32, users × items) of every item for each user index; ``rated`` gives
@@ -52,18 +48,6 @@ class ItemScorer(Recommender):
 
     def score_items(self, user: int) -> np.ndarray:
         return self.score_users(np.array([user]))[0]
-
-    def top_items(self, users: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Each user's best ``k`` unseen items (users × k indices, best first) and the full
-        score matrix; seen items are never among them."""
-        scores = self.score_users(users)
-        rated = self.rated_[users]
-        rows = np.repeat(np.arange(len(users)), np.diff(rated.indptr))
-        scores[rows, rated.indices] = -np.inf
-        k = min(k, scores.shape[1])
-        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(best, order, axis=1), scores
 
 
 class Popular(ItemScorer):
@@ -82,7 +66,7 @@ class Popular(ItemScorer):
             "half_life_days must be None (plain counts) or > 0",
         )
 
-    def _fit_scores(self, history: Interactions, data: Dataset) -> None:
+    def _fit(self, history: Interactions, data: Dataset) -> None:
         weights = None
         if self.half_life_days is not None:
             age_days = (history.timestamp.max() - history.timestamp) / DAY
@@ -109,7 +93,7 @@ class Cooccurrence(ItemScorer):
         self._require(self.k >= 1, "k must be >= 1")
         self._require(self.block >= 1, "block must be >= 1")
 
-    def _fit_scores(self, history: Interactions, data: Dataset) -> None:
+    def _fit(self, history: Interactions, data: Dataset) -> None:
         X = self.rated_
         by_item = X.T.tocsr()
         counts = np.asarray(X.sum(axis=0)).ravel()
@@ -136,8 +120,3 @@ class Cooccurrence(ItemScorer):
     def score_users(self, users, rated=None) -> np.ndarray:
         rated = self.rated_[users] if rated is None else rated
         return np.asarray((rated @ self.similarity_).todense(), np.float32)
-
-    def similar_items(self, item: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        row = self.similarity_[item].toarray().ravel()
-        best = top_n(row, n)
-        return best, row[best]

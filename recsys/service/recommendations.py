@@ -280,11 +280,6 @@ class Recommendations:
         )  # fmt: skip
         return Ranked(np.asarray(items, np.int64), np.asarray(scores, np.float32), total=total)
 
-    def predicted_ratings(self, user_id: object, items: np.ndarray) -> np.ndarray:
-        """Predicted ratings of a known user for item indices (a list's ``predicted_rating``)."""
-        user = np.full(len(items), self.user_index(user_id), np.int64)
-        return self.predict_indices(user, np.asarray(items, np.int64))[0]
-
     def similar(
         self,
         movie_id: object,
