@@ -52,6 +52,7 @@ class Interactions:
     timestamp: np.ndarray  # int64 seconds
     by_user: CSR  # row = user, indices = items
     by_item: CSR  # row = item, indices = users
+    anonymous: int = 0  # users after the vocabulary's, with no raw id (`with_user`)
 
     @classmethod
     def from_ratings(
@@ -80,16 +81,50 @@ class Interactions:
         u, i, r, ts = self.user[mask], self.item[mask], self.rating[mask], self.timestamp[mask]
         return Interactions(
             self.users, self.items, u, i, r, ts,
-            _csr(u, i, r, ts, len(self.users)),
+            _csr(u, i, r, ts, self.n_users),
             _csr(i, u, r, ts, len(self.items)),
+            self.anonymous,
         )  # fmt: skip
+
+    def with_user(
+        self, items: np.ndarray, ratings: np.ndarray, timestamps: np.ndarray
+    ) -> tuple[Interactions, int]:
+        """This history plus one user with no raw id, given by their ratings (unique item
+        indices), and that user's index (the last). A copy of the arrays, no re-sort: the new
+        user's row goes at the end of the by-user view and at the end of each rated movie's
+        row of the by-item view, since their index is the largest."""
+        order = np.argsort(items, kind="stable")
+        items = np.asarray(items, np.int32)[order]
+        ratings = np.asarray(ratings, np.float32)[order]
+        timestamps = np.asarray(timestamps, np.int64)[order]
+        new = self.n_users
+        users = np.full(len(items), new, np.int32)
+        u, i = self.by_user, self.by_item
+        by_user = CSR(
+            np.append(u.indptr, u.indptr[-1] + len(items)), np.append(u.indices, items),
+            np.append(u.ratings, ratings), np.append(u.timestamps, timestamps),
+            np.append(u.rows, users),
+        )  # fmt: skip
+        at = i.indptr[items.astype(np.int64) + 1]
+        grown = np.zeros(len(i.indptr), np.int64)
+        grown[items.astype(np.int64) + 1] = 1
+        by_item = CSR(
+            i.indptr + np.cumsum(grown), np.insert(i.indices, at, users),
+            np.insert(i.ratings, at, ratings), np.insert(i.timestamps, at, timestamps),
+            np.insert(i.rows, at, items),
+        )  # fmt: skip
+        return Interactions(
+            self.users, self.items, np.append(self.user, users), np.append(self.item, items),
+            np.append(self.rating, ratings), np.append(self.timestamp, timestamps),
+            by_user, by_item, self.anonymous + 1,
+        ), new  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.rating)
 
     @property
     def n_users(self) -> int:
-        return len(self.users)
+        return len(self.users) + self.anonymous
 
     @property
     def n_items(self) -> int:

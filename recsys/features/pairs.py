@@ -95,13 +95,13 @@ def genre_matrix(items: Vocabulary, movies: pd.DataFrame) -> sp.csr_matrix:
 
 
 def user_genre_totals(
-    history: Interactions, item_genres: sp.csr_matrix
+    user: np.ndarray, item: np.ndarray, rating: np.ndarray, n_users: int, item_genres: sp.csr_matrix
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per user and genre: how many ratings and their sum (users × genres, float64)."""
-    csr = history.by_user
-    shape = (history.n_users, history.n_items)
-    rated = sp.csr_matrix((np.ones(len(csr.indices)), csr.indices, csr.indptr), shape)
-    stars = sp.csr_matrix((csr.ratings.astype(np.float64), csr.indices, csr.indptr), shape)
+    """Per user and genre: how many ratings and their sum (users × genres, float64), of
+    ratings given as aligned index arrays."""
+    shape = (n_users, item_genres.shape[0])
+    rated = sp.csr_matrix((np.ones(len(user)), (user, item)), shape)
+    stars = sp.csr_matrix((np.asarray(rating, np.float64), (user, item)), shape)
     return np.asarray((rated @ item_genres).todense()), np.asarray((stars @ item_genres).todense())
 
 

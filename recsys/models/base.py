@@ -35,6 +35,58 @@ class Predictions:
     fallback: np.ndarray
 
 
+@dataclass(frozen=True)
+class UserRatings:
+    """One user given by their ratings (item indices of the model) instead of a training index:
+    a new user, or a known one with ratings the model did not train on."""
+
+    items: np.ndarray  # int64, unique
+    ratings: np.ndarray  # float32
+    timestamps: np.ndarray  # int64
+
+    def __post_init__(self) -> None:
+        if not len(self.items) == len(self.ratings) == len(self.timestamps):
+            raise ConfigError("items, ratings and timestamps must have the same length")
+        if len(np.unique(self.items)) != len(self.items):
+            raise ConfigError("a user rates each movie at most once")
+
+
+@dataclass(frozen=True)
+class FoldedUser:
+    """A user folded into a fitted model (`Recommender.fold_in`): predicted ratings and a ranked
+    list from their ratings alone, no refitting. ``state`` is what the model derived from them
+    (a factor vector, a history with the user added, …)."""
+
+    model: Recommender
+    ratings: UserRatings
+    state: object
+
+    def predict(self, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings (float32, on the scale) of item indices."""
+        items = np.asarray(items, np.int64)
+        if len(items) == 0:
+            return np.zeros(0, np.float32)
+        rating = self.model._fold_predict(self, items)
+        return self.model.scale_.clip(rating).astype(np.float32)
+
+    def scores(self, items: np.ndarray) -> np.ndarray:
+        """Ranking scores (higher is better, float32) of item indices."""
+        return np.asarray(self.model._fold_score(self, np.asarray(items, np.int64)), np.float32)
+
+    def recommend(
+        self,
+        n: int = 10,
+        *,
+        offset: int = 0,
+        candidates: np.ndarray | None = None,
+        exclude_seen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` item indices after ``offset``, with their scores; what the user rated is
+        left out unless ``exclude_seen`` is False."""
+        seen = self.ratings.items if exclude_seen else np.zeros(0, np.int64)
+        return self.model._fold_recommend(self, n, offset, candidates, seen)
+
+
 def top_n(scores: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
     """Positions of the best ``n`` scores after skipping ``offset``, best first (partial sort)."""
     end = min(offset + n, len(scores))
@@ -186,9 +238,9 @@ class Recommender:
         if exclude_seen:
             allowed[self.seen(user)] = False
         positions = np.flatnonzero(allowed)
-        if self.rank_pool is not None and len(positions) > max(self.rank_pool, offset + n):
-            by_count = np.lexsort((positions, -self.item_counts_[positions]))
-            positions = np.sort(positions[by_count[: max(self.rank_pool, offset + n)]])
+        pool = self._pool(positions, offset + n)
+        if len(pool) < len(positions):
+            positions = pool
             scores = np.asarray(self.score(user, positions), np.float32)
         else:
             scores = self.score_items(user)[positions]
@@ -216,6 +268,42 @@ class Recommender:
             user, n, exclude_seen=exclude_seen, candidates=candidates, offset=offset
         )
         return self.items_.to_ids(best), scores
+
+    # -- fold-in -----------------------------------------------------------------------
+    def fold_in(self, ratings: UserRatings) -> FoldedUser:
+        """The model's view of a user given by ``ratings`` (item indices): a user it never saw,
+        or a known one whose ratings changed. Nothing is refitted; each model derives what it
+        needs from the ratings (`_fold`) and answers with `FoldedUser`."""
+        self.check_fitted()
+        return FoldedUser(self, ratings, self._fold(ratings))
+
+    def _fold(self, ratings: UserRatings) -> object:
+        """Default: the user's damped bias against the fallback baseline."""
+        return self.fallback_.user_bias_of(ratings.items, ratings.ratings, FALLBACK_DAMPING)
+
+    def _fold_predict(self, folded: FoldedUser, items: np.ndarray) -> np.ndarray:
+        """Default: the fallback baseline with the folded user's bias."""
+        return self.fallback_.global_mean + folded.state + self.fallback_.item_bias[items]
+
+    def _fold_score(self, folded: FoldedUser, items: np.ndarray) -> np.ndarray:
+        """Default: rating models rank by predicted rating."""
+        return self._fold_predict(folded, items)
+
+    def _fold_recommend(self, folded, n, offset, candidates, seen) -> tuple[np.ndarray, np.ndarray]:
+        """Default: score the allowed items (a `rank_pool` model only its most-rated ones)."""
+        allowed = np.ones(len(self.items_), bool) if candidates is None else candidates.copy()
+        allowed[seen] = False
+        positions = self._pool(np.flatnonzero(allowed), offset + n)
+        scores = folded.scores(positions)
+        best = top_n(scores, n, offset)
+        return positions[best], scores[best]
+
+    def _pool(self, positions: np.ndarray, needed: int) -> np.ndarray:
+        """The items a model with a `rank_pool` scores: the most-rated of ``positions``."""
+        if self.rank_pool is None or len(positions) <= max(self.rank_pool, needed):
+            return positions
+        by_count = np.lexsort((positions, -self.item_counts_[positions]))
+        return np.sort(positions[by_count[: max(self.rank_pool, needed)]])
 
     # -- persistence -----------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -27,6 +27,9 @@ class GlobalMean(Recommender):
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return np.full(len(user), self.mean_, np.float32)
 
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        return np.full(len(items), self.mean_, np.float32)
+
 
 class Baseline(Recommender):
     """μ + b_u + b_i with damped biases (Koren's baseline predictor, fitted by alternating
@@ -55,6 +58,12 @@ class Baseline(Recommender):
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self.biases_.predict(user, item)
+
+    def _fold(self, ratings) -> float:
+        return self.biases_.user_bias_of(ratings.items, ratings.ratings, self.user_damping)
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        return self.biases_.global_mean + folded.state + self.biases_.item_bias[items]
 
     def score_items(self, user: int) -> np.ndarray:
         return self.biases_.global_mean + self.biases_.user_bias[user] + self.biases_.item_bias

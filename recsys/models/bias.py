@@ -40,6 +40,11 @@ class Biases:
         b_i = np.where(item >= 0, self.item_bias[np.maximum(item, 0)], 0.0)
         return (self.global_mean + b_u + b_i).astype(np.float32)
 
+    def user_bias_of(self, items: np.ndarray, ratings: np.ndarray, damping: float) -> float:
+        """The damped bias of a user given by their ratings of item indices (a fold-in)."""
+        residual = np.asarray(ratings, np.float64) - self.global_mean - self.item_bias[items]
+        return float(residual.sum() / (damping + len(items)))
+
     def residuals(self, history: Interactions) -> np.ndarray:
         """r − (μ + b_u + b_i) for every rating of the history (float32)."""
         return history.rating - self.predict(history.user, history.item)

@@ -36,8 +36,19 @@ class ClosestRaters(Recommender):
         self.mean_ = history.global_mean
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
+        return self._from(self.history_, user, item)
+
+    def _fold(self, ratings):
+        """The history with the user added: their closest raters come from their ratings."""
+        return self.history_.with_user(ratings.items, ratings.ratings, ratings.timestamps)
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        history, user = folded.state
+        return self._from(history, np.full(len(items), user, np.int32), items)
+
+    def _from(self, history, user, item) -> np.ndarray:
         closest = closest_raters(
-            self.history_, user, item, n=self.n, max_candidates=self.max_candidates
+            history, user, item, n=self.n, max_candidates=self.max_candidates
         )
         found = closest.raters >= 0
         weight = np.where(found, 1.0 / (1.0 + np.nan_to_num(closest.distances)), 0.0)

@@ -89,9 +89,9 @@ class GBMSeed(_Boosted):
         self.max_candidates = max_candidates
         self.random_state = random_state
 
-    def _features(self, user, item) -> np.ndarray:
+    def _features(self, user, item, history=None) -> np.ndarray:
         return seed_features(
-            self.history_, self.item_era_, user, item,
+            self.history_ if history is None else history, self.item_era_, user, item,
             era_default=self.era_default, max_candidates=self.max_candidates,
         )  # fmt: skip
 
@@ -106,6 +106,15 @@ class GBMSeed(_Boosted):
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self.regressor_.raw(self._features(user, item))
+
+    def _fold(self, ratings):
+        """The history with the user added, which their closest raters and era mean read."""
+        return self.history_.with_user(ratings.items, ratings.ratings, ratings.timestamps)
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        history, user = folded.state
+        users = np.full(len(items), user, np.int32)
+        return self.regressor_.raw(self._features(users, items, history))
 
 
 class GBMBlend(_Boosted):
@@ -191,6 +200,20 @@ class GBMBlend(_Boosted):
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         features = self._features(self.history_, self.base_models_, user, item, timestamps)
+        return self.regressor_.raw(features)
+
+    def _fold(self, ratings):
+        """The history with the user added (for the features), and each base model's fold-in."""
+        history, user = self.history_.with_user(ratings.items, ratings.ratings, ratings.timestamps)
+        bases = {name: m.fold_in(ratings) for name, m in self.base_models_.items()}
+        return history, user, bases
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        history, user, bases = folded.state
+        users = np.full(len(items), user, np.int32)
+        times = np.full(len(items), self.last_timestamp_, np.int64)
+        base_scores = [b.predict(items) for b in bases.values()]
+        features = self._features(history, None, users, items, times, base_scores=base_scores)
         return self.regressor_.raw(features)
 
     def score_items(self, user: int) -> np.ndarray:

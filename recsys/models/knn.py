@@ -79,6 +79,18 @@ class ItemKNN(Recommender):
             )  # fmt: skip
         return out
 
+    def _fold(self, ratings) -> np.ndarray:
+        """Every item's prediction for the user, from the similarity rows of what they rated
+        (as `score_items` computes it for a known user)."""
+        bias = self.biases_.user_bias_of(ratings.items, ratings.ratings, self.user_damping)
+        base = self.biases_.global_mean + bias + self.biases_.item_bias
+        residuals = (ratings.ratings - base[ratings.items]).astype(np.float32)
+        columns = self.similarity_rows(np.asarray(ratings.items, np.int64))
+        return (base + _column_offsets(columns, residuals, self.k, self.min_k)).astype(np.float32)
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        return folded.state[items]
+
     def score_items(self, user: int) -> np.ndarray:
         """Every item's score for one user, from the similarity rows of the items they rated."""
         rated = self.user_items_[self.user_indptr_[user] : self.user_indptr_[user + 1]]

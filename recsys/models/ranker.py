@@ -31,7 +31,7 @@ from recsys.features.activity import SECONDS_PER_YEAR
 from recsys.features.builder import CLOSEST, DISTANCES, item_years
 from recsys.features.era import ERAS, movie_eras
 from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, user_genre_totals
-from recsys.models.base import Recommender, top_n
+from recsys.models.base import Recommender, UserRatings, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
 from recsys.models.trees import Forest
 
@@ -62,36 +62,97 @@ class _Stage:
 
     def statistics(self, item_era: np.ndarray, item_genres: sp.csr_matrix) -> dict:
         if getattr(self, "_statistics", None) is None:
-            self._statistics = _statistics(self.history, item_era, item_genres)
+            h = self.history
+            items = _item_statistics(h)
+            users = _user_statistics(h.user, h.item, h.rating, h.n_users, items["item_count"],
+                                     item_era, item_genres)  # fmt: skip
+            self._statistics = items | users
         return self._statistics
 
+    def rated_rows(self, users: np.ndarray) -> sp.csr_matrix:
+        return self.rated[users]
 
-def _statistics(history: Interactions, item_era: np.ndarray, item_genres) -> dict:
-    """Per movie: ratings, mean, recent ratings and their share; per user: ratings, mean, how
-    mainstream their movies are, and their ratings per era and genre."""
+    def scores(self, generator: ItemScorer, users: np.ndarray, rated) -> np.ndarray:
+        return generator.score_users(users)
+
+    def predict(self, name: str, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        return self.raters[name].predict_indices(user, item).rating
+
+    def statistics_row(self, user: np.ndarray) -> np.ndarray:
+        """Where a user's statistics are in `statistics` (their index)."""
+        return user
+
+
+@dataclass
+class _FoldedStage(_Stage):
+    """The fitted stage seen by one user given by their ratings: the history with them added
+    (for their closest raters), the generators scoring their row, the rating models folding
+    them in, and their statistics computed from their ratings alone."""
+
+    ratings: UserRatings | None = None
+    base: _Stage | None = None
+    user: int = -1
+
+    @cached_property
+    def row(self) -> sp.csr_matrix:
+        items = np.sort(np.asarray(self.ratings.items, np.int32))
+        return rated_matrix(np.array([0, len(items)]), items, self.history.n_items)
+
+    def rated_rows(self, users):
+        return self.row
+
+    def scores(self, generator, users, rated):
+        return generator.score_users(np.zeros(1, np.int64), rated=self.row)
+
+    def predict(self, name, user, item):
+        return self.raters[name].predict(item)
+
+    def statistics(self, item_era, item_genres):
+        if getattr(self, "_statistics", None) is None:
+            live = self.base.statistics(item_era, item_genres)
+            r = self.ratings
+            zeros = np.zeros(len(r.items), np.int64)
+            user = _user_statistics(zeros, r.items, r.ratings, 1, live["item_count"], item_era,
+                                    item_genres)  # fmt: skip
+            self._statistics = live | user
+        return self._statistics
+
+    def statistics_row(self, user):
+        return np.zeros(len(user), np.int64)
+
+
+def _item_statistics(history: Interactions) -> dict:
+    """Per movie: ratings, mean, recent ratings and their share."""
     now = int(history.timestamp.max())
     count = np.bincount(history.item, minlength=history.n_items).astype(np.float64)
     total = np.bincount(history.item, history.rating, minlength=history.n_items)
     recent = history.timestamp >= now - TREND_DAYS * DAY
     recent_count = np.bincount(history.item[recent], minlength=history.n_items)
-    user_count = np.bincount(history.user, minlength=history.n_users).astype(np.float64)
-    user_total = np.bincount(history.user, history.rating, minlength=history.n_users)
-    mainstream = np.bincount(history.user, np.log1p(count)[history.item], history.n_users)
-    era = item_era[history.item].astype(np.int64)
-    dated = era >= 0
-    key = history.user[dated].astype(np.int64) * len(ERAS) + era[dated]
-    size = history.n_users * len(ERAS)
-    genre_counts, genre_sums = user_genre_totals(history, item_genres)
     return {
         "now": now,
         "item_count": count,
         "item_mean": np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0),
         "item_recent": recent_count.astype(np.float64),
         "item_trend": recent_count / np.maximum(count, 1.0),
+    }
+
+
+def _user_statistics(user, item, rating, n_users, item_count, item_era, item_genres) -> dict:
+    """Per user (of ratings given as aligned index arrays): ratings, mean, how mainstream
+    their movies are, and their ratings per era and genre."""
+    user_count = np.bincount(user, minlength=n_users).astype(np.float64)
+    user_total = np.bincount(user, rating, minlength=n_users)
+    mainstream = np.bincount(user, np.log1p(item_count)[item], n_users)
+    era = item_era[item].astype(np.int64)
+    dated = era >= 0
+    key = user[dated].astype(np.int64) * len(ERAS) + era[dated]
+    size = n_users * len(ERAS)
+    genre_counts, genre_sums = user_genre_totals(user, item, rating, n_users, item_genres)
+    return {
         "user_count": user_count,
         "user_mean": user_total / np.maximum(user_count, 1.0),
         "user_mainstream": mainstream / np.maximum(user_count, 1.0),
-        "era_sum": np.bincount(key, history.rating[dated].astype(np.float64), size),
+        "era_sum": np.bincount(key, rating[dated].astype(np.float64), size),
         "era_count": np.bincount(key, minlength=size).astype(np.float64),
         "genre_counts": genre_counts,
         "genre_sums": genre_sums,
@@ -262,12 +323,12 @@ class Ranker(Recommender):
         pair's features, which depend on the user and the movie alone."""
         depth = depth or self.depth
         n_items = stage.history.n_items
-        rated = stage.rated[users]
+        rated = stage.rated_rows(users)
         seen_rows = np.repeat(np.arange(len(users)), np.diff(rated.indptr))
         chosen = np.zeros((len(users), n_items), bool)
         described = []
         for generator in stage.generators.values():
-            score = generator.score_users(users)
+            score = stage.scores(generator, users, rated)
             unseen = score.copy()
             if exclude_seen:
                 unseen[seen_rows, rated.indices] = -np.inf
@@ -302,30 +363,32 @@ class Ranker(Recommender):
 
     def _features(self, stage: _Stage, user, item, generated: list[np.ndarray]) -> np.ndarray:
         s = stage.statistics(self.item_era_, self.item_genres_)
-        predicted = [stage.raters[r].predict_indices(user, item).rating for r in RATERS]
+        predicted = [stage.predict(r, user, item) for r in RATERS]
         closest, distance = unseen_closest(stage.history, user, item)
+        row = stage.statistics_row(user)  # where the user's statistics are
         # era mean (SPEC §3; a candidate is unseen, so nothing of its own to leave out)
         era = self.item_era_[item].astype(np.int64)
-        key = user.astype(np.int64) * len(ERAS) + np.maximum(era, 0)
+        key = row.astype(np.int64) * len(ERAS) + np.maximum(era, 0)
         era_count = np.where(era >= 0, s["era_count"][key], 0.0)
         era_mean = np.divide(s["era_sum"][key], era_count, out=np.full(len(item), ERA_DEFAULT),
                              where=era_count > 0)  # fmt: skip
         age = 1970 + s["now"] / SECONDS_PER_YEAR - self.item_year_[item]
         genres = genre_affinity(s["genre_counts"], s["genre_sums"], s["user_count"],
-                                s["user_mean"], self.item_genres_, user, item)  # fmt: skip
+                                s["user_mean"], self.item_genres_, row, item)  # fmt: skip
         columns = [
             *generated, *predicted, *closest.T, *distance.T, era_mean,
             *(s[name][item] for name in ("item_count", "item_mean", "item_recent", "item_trend")),
-            age, *genres.T, *(s[name][user] for name in ("user_count", "user_mean",
+            age, *genres.T, *(s[name][row] for name in ("user_count", "user_mean",
                                                           "user_mainstream")),
         ]  # fmt: skip
         return np.column_stack(columns).astype(np.float32)
 
     # -- ranking ---------------------------------------------------------------------
-    def _rank_live(self, user: int, n: int, offset: int, candidates, exclude_seen: bool):
+    def _rank_live(self, user: int, n: int, offset: int, candidates, exclude_seen: bool,
+                   stage: _Stage | None = None):  # fmt: skip
         depth = max(self.depth, offset + n)
         _, items, features = self._pairs(
-            self._live_stage(), np.array([user]), depth, candidates, exclude_seen
+            stage or self._live_stage(), np.array([user]), depth, candidates, exclude_seen
         )
         scores = self.forest_.raw(features).astype(np.float32)
         best = top_n(scores, n, offset)
@@ -381,6 +444,30 @@ class Ranker(Recommender):
         out = np.full(len(self.items_), -np.inf, np.float32)
         out[items] = scores
         return out
+
+    # -- fold-in ---------------------------------------------------------------------
+    def _fold(self, ratings: UserRatings) -> _FoldedStage:
+        """The live stage with the user added: candidates and features from their ratings."""
+        live = self._live_stage()
+        history, user = live.history.with_user(ratings.items, ratings.ratings,
+                                               ratings.timestamps)  # fmt: skip
+        raters = {name: rater.fold_in(ratings) for name, rater in live.raters.items()}
+        return _FoldedStage(history, live.generators, raters, ratings=ratings, base=live,
+                            user=user)  # fmt: skip
+
+    def _fold_recommend(self, folded, n, offset, candidates, seen):
+        stage = folded.state
+        return self._rank_live(stage.user, n, offset, candidates, len(seen) > 0, stage)
+
+    def _fold_score(self, folded, items) -> np.ndarray:
+        stage = folded.state
+        found, scores = self._rank_live(stage.user, len(self.items_), 0, None, True, stage)
+        out = np.full(len(self.items_), -np.inf, np.float32)
+        out[found] = scores
+        return out[items]
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        return folded.state.raters[self.rating_model].predict(items)
 
     # -- ratings ---------------------------------------------------------------------
     @property

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.models.base import Recommender
+from recsys.models.base import FALLBACK_DAMPING, Recommender, top_n
 
 DAY = 86_400
 
@@ -48,6 +48,28 @@ class ItemScorer(Recommender):
 
     def score_items(self, user: int) -> np.ndarray:
         return self.score_users(np.array([user]))[0]
+
+    def _fold(self, ratings) -> sp.csr_matrix:
+        """The user's row of who-rated-what."""
+        items = np.sort(np.asarray(ratings.items, np.int32))
+        return rated_matrix(np.array([0, len(items)]), items, len(self.items_))
+
+    def _fold_predict(self, folded, items) -> np.ndarray:
+        r = folded.ratings
+        bias = self.fallback_.user_bias_of(r.items, r.ratings, FALLBACK_DAMPING)
+        return self.fallback_.global_mean + bias + self.fallback_.item_bias[items]
+
+    def _fold_score(self, folded, items) -> np.ndarray:
+        return self.score_users(np.zeros(1, np.int64), rated=folded.state)[0][items]
+
+    def _fold_recommend(self, folded, n, offset, candidates, seen):
+        scores = self.score_users(np.zeros(1, np.int64), rated=folded.state)[0]
+        if candidates is not None:
+            scores[~candidates] = -np.inf
+        scores[seen] = -np.inf
+        best = top_n(scores, n, offset)
+        best = best[np.isfinite(scores[best])]
+        return best, scores[best]
 
 
 class Popular(ItemScorer):

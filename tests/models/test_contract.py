@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM, RATING, USER
 from recsys.errors import ArtifactError, ConfigError, NotFittedError, UnknownUserError
 from recsys.evaluation.metrics import rmse
+from recsys.models.base import UserRatings
 from recsys.models.persistence import load_model
 from recsys.models.registry import MODELS, make_model
 from tests.models.conftest import FAST, unseen_ids
@@ -131,3 +133,48 @@ def test_bad_hyperparameters_are_refused(name, params, train):
 def test_unknown_model_names_list_the_known_ones():
     with pytest.raises(ConfigError, match="item-knn"):
         make_model("svd")
+
+
+# -- fold-in: one path for every model ---------------------------------------------------------
+def _own_ratings(model, train, user: int) -> UserRatings:
+    """A training user's ratings, as the model's item indices."""
+    history = Interactions.from_ratings(train.ratings, model.users_, model.items_)
+    row = history.by_user.row(user)
+    by_user = history.by_user
+    return UserRatings(by_user.indices[row].astype(np.int64), by_user.ratings[row],
+                       by_user.timestamps[row])  # fmt: skip
+
+
+def test_folding_in_a_users_own_ratings_reproduces_what_the_model_learnt(fitted, train):
+    user = int(np.argmax(np.diff(fitted.seen_indptr_)))
+    folded = fitted.fold_in(_own_ratings(fitted, train, user))
+    items, scores = folded.recommend(10)
+    trained, _ = fitted.recommend_indices(user, 10)
+    assert len(items) == 10 and not np.isin(items, fitted.seen(user)).any()
+    assert (np.diff(scores) <= 1e-6).all()
+    assert len(set(items.tolist()) & set(trained.tolist())) >= 7
+    predicted = folded.predict(items)
+    assert predicted.dtype == np.float32 and predicted.min() >= 1 and predicted.max() <= 5
+    learnt = fitted.predict_indices(np.full(len(items), user), items).rating
+    assert np.abs(predicted - learnt).mean() < 0.25  # a solve, not the SGD's exact vector
+
+
+def test_a_new_users_ratings_change_their_list_and_rated_movies_leave_it(fitted, train):
+    popular = np.argsort(-fitted.item_counts_, kind="stable")
+    few = UserRatings(popular[:3].astype(np.int64), np.full(3, 5.0, np.float32),
+                      np.full(3, fitted.last_timestamp_, np.int64))  # fmt: skip
+    first, _ = fitted.fold_in(few).recommend(10)
+    assert len(first) == 10 and not np.isin(first, few.items).any()
+    more = UserRatings(np.r_[few.items, first[:5]], np.r_[few.ratings, np.full(5, 1.0)],
+                       np.r_[few.timestamps, np.full(5, fitted.last_timestamp_)])  # fmt: skip
+    second, _ = fitted.fold_in(more).recommend(10)
+    assert not np.isin(second, first[:5]).any()
+    allowed = np.zeros(len(fitted.items_), bool)
+    allowed[popular[3:40]] = True
+    filtered, _ = fitted.fold_in(few).recommend(5, candidates=allowed, offset=2)
+    assert allowed[filtered].all() and len(filtered) == 5
+
+
+def test_fold_in_refuses_ratings_that_name_a_movie_twice(fitted):
+    with pytest.raises(ConfigError, match="at most once"):
+        UserRatings(np.array([1, 1]), np.array([4.0, 3.0]), np.array([1, 2]))
