@@ -22,29 +22,42 @@ from recsys.features.closest import _accumulate, _distance, _offer
 
 
 def unseen_closest(
-    history: Interactions, user: np.ndarray, item: np.ndarray, n: int = N_CLOSEST
+    history: Interactions,
+    user: np.ndarray,
+    item: np.ndarray,
+    n: int = N_CLOSEST,
+    own: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """closest_1..n ratings and distances (each (pairs, n) float32, NaN where a movie has
-    fewer raters) of pairs grouped by user, whose movies the user has not rated."""
+    fewer raters) of pairs grouped by user, whose movies the user has not rated.
+
+    ``own`` = (items, ratings) describes one user the history does not hold (a fold-in): then
+    every pair is theirs and ``user`` is ignored."""
     user = np.asarray(user, np.int64)
     item = np.asarray(item, np.int64)
+    u, i = history.by_user, history.by_item
+    u_ptr, u_items, u_ratings, rows = u.indptr, u.indices, u.ratings, user
+    if own is not None:  # their one row; -1 is nobody, so every rater can be their neighbour
+        u_ptr = np.array([0, len(own[0])], np.int64)
+        u_items, u_ratings = np.asarray(own[0], np.int32), np.asarray(own[1], np.float32)
+        user, rows = np.full(len(item), -1, np.int64), np.zeros(len(item), np.int64)
     if len(user) and (np.diff(user) < 0).any():
         raise ValueError("pairs must be grouped by user (sorted by user index)")
     starts = np.flatnonzero(np.r_[True, np.diff(user) != 0]) if len(user) else np.zeros(0, np.int64)
     bounds = np.r_[starts, len(user)].astype(np.int64)
     ratings = np.full((len(user), n), np.nan, np.float32)
     distances = np.full((len(user), n), np.nan, np.float32)
-    u, i = history.by_user, history.by_item
-    _unseen_closest(
-        bounds, user, item, u.indptr, u.indices, u.ratings, i.indptr, i.indices, i.ratings,
+    # one user: no parallel region to wake (on a busy server that costs milliseconds)
+    kernel = _unseen_closest_serial if len(starts) == 1 else _unseen_closest
+    kernel(
+        bounds, user, rows, item, u_ptr, u_items, u_ratings, i.indptr, i.indices, i.ratings,
         history.n_users, ratings, distances, numba.get_num_threads(),
     )  # fmt: skip
     return ratings, distances
 
 
-@numba.njit(cache=True, parallel=True)
-def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings,
-                    n_users, out_ratings, out_distances, threads):  # fmt: skip
+def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_ptr, i_users,
+                       i_ratings, n_users, out_ratings, out_distances, threads):  # fmt: skip
     n_groups = len(bounds) - 1
     n_threads = min(threads, max(n_groups, 1))
     n = out_ratings.shape[1]
@@ -60,8 +73,9 @@ def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_user
             lo, hi = bounds[g], bounds[g + 1]
             u = user[lo]
             n_touched = _accumulate(
-                u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched
-            )
+                rows[lo], u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff,
+                touched,
+            )  # fmt: skip
             for p in range(lo, hi):
                 m = item[p]
                 found = 0
@@ -77,6 +91,10 @@ def _unseen_closest(bounds, user, item, u_ptr, u_items, u_ratings, i_ptr, i_user
             for t in range(n_touched):
                 common[touched[t]] = 0
                 diff[touched[t]] = 0.0
+
+
+_unseen_closest = numba.njit(cache=True, parallel=True)(_unseen_closest_py)
+_unseen_closest_serial = numba.njit(cache=True)(_unseen_closest_py)
 
 
 def genre_matrix(items: Vocabulary, movies: pd.DataFrame) -> sp.csr_matrix:
@@ -99,6 +117,9 @@ def user_genre_totals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per user and genre: how many ratings and their sum (users × genres, float64), of
     ratings given as aligned index arrays."""
+    if n_users == 1:  # one user: no sparse matrices to build
+        genres = item_genres[item].toarray().astype(np.float64)
+        return genres.sum(axis=0)[None, :], (np.asarray(rating, np.float64) @ genres)[None, :]
     shape = (n_users, item_genres.shape[0])
     rated = sp.csr_matrix((np.ones(len(user)), (user, item)), shape)
     stars = sp.csr_matrix((np.asarray(rating, np.float64), (user, item)), shape)

@@ -68,12 +68,18 @@ class ImplicitALS(ItemScorer):
 
     def solve_users(self, rated: sp.csr_matrix) -> np.ndarray:
         """Factor vectors for users given by their rows of who-rated-what, with the item
-        factors held fixed (the ridge solve that folds a new user in)."""
+        factors held fixed: the exact ridge solve of each row's normal equations (a k × k
+        system on YᵀY, computed once), which folds a new user in."""
+        Y = self.item_factors_
+        if getattr(self, "_gram", None) is None or self._gram[0] is not Y:
+            gram = Y.T.astype(np.float64) @ Y + self.regularization * np.eye(self.n_factors)
+            self._gram = (Y, gram)
+        gram = self._gram[1]
         vectors = np.zeros((rated.shape[0], self.n_factors), np.float32)
-        indptr = rated.indptr.astype(np.int64)
-        indices = rated.indices.astype(np.int32)
-        _cg_sweep(vectors, self.item_factors_, indptr, indices, np.float32(self.alpha),
-                  np.float32(self.regularization), max(self.cg_steps, 10))  # fmt: skip
+        for row in range(rated.shape[0]):
+            y = Y[rated.indices[rated.indptr[row] : rated.indptr[row + 1]]].astype(np.float64)
+            system = gram + self.alpha * (y.T @ y)
+            vectors[row] = np.linalg.solve(system, (1.0 + self.alpha) * y.sum(axis=0))
         return vectors
 
 

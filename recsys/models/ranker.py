@@ -82,16 +82,19 @@ class _Stage:
         """Where a user's statistics are in `statistics` (their index)."""
         return user
 
+    def closest(self, user: np.ndarray, item: np.ndarray):
+        return unseen_closest(self.history, user, item)
+
 
 @dataclass
 class _FoldedStage(_Stage):
-    """The fitted stage seen by one user given by their ratings: the history with them added
-    (for their closest raters), the generators scoring their row, the rating models folding
-    them in, and their statistics computed from their ratings alone."""
+    """The fitted stage seen by one user given by their ratings: their closest raters found
+    from their ratings, the generators scoring their row, the rating models folding them in,
+    and their statistics computed from their ratings alone."""
 
     ratings: UserRatings | None = None
     base: _Stage | None = None
-    user: int = -1
+    user: int = -1  # no user of the history
 
     @cached_property
     def row(self) -> sp.csr_matrix:
@@ -119,6 +122,10 @@ class _FoldedStage(_Stage):
 
     def statistics_row(self, user):
         return np.zeros(len(user), np.int64)
+
+    def closest(self, user, item):
+        return unseen_closest(self.history, user, item, own=(self.ratings.items,
+                                                             self.ratings.ratings))  # fmt: skip
 
 
 def _item_statistics(history: Interactions) -> dict:
@@ -364,7 +371,7 @@ class Ranker(Recommender):
     def _features(self, stage: _Stage, user, item, generated: list[np.ndarray]) -> np.ndarray:
         s = stage.statistics(self.item_era_, self.item_genres_)
         predicted = [stage.predict(r, user, item) for r in RATERS]
-        closest, distance = unseen_closest(stage.history, user, item)
+        closest, distance = stage.closest(user, item)
         row = stage.statistics_row(user)  # where the user's statistics are
         # era mean (SPEC §3; a candidate is unseen, so nothing of its own to leave out)
         era = self.item_era_[item].astype(np.int64)
@@ -449,11 +456,8 @@ class Ranker(Recommender):
     def _fold(self, ratings: UserRatings) -> _FoldedStage:
         """The live stage with the user added: candidates and features from their ratings."""
         live = self._live_stage()
-        history, user = live.history.with_user(ratings.items, ratings.ratings,
-                                               ratings.timestamps)  # fmt: skip
         raters = {name: rater.fold_in(ratings) for name, rater in live.raters.items()}
-        return _FoldedStage(history, live.generators, raters, ratings=ratings, base=live,
-                            user=user)  # fmt: skip
+        return _FoldedStage(live.history, live.generators, raters, ratings=ratings, base=live)
 
     def _fold_recommend(self, folded, n, offset, candidates, seen):
         stage = folded.state
