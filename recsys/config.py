@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KIB = 1024
@@ -27,6 +27,24 @@ class Settings(BaseSettings):
     artifact_cache: Path | None = Field(
         None, description="where a model trained at start-up is kept for the next start"
     )
+    # -- stored ratings, rollout and keys (README "Live service") ---------------------------
+    database_url: str | None = Field(
+        None, description="where ratings written over HTTP are stored: a SQLAlchemy URL "
+        "(postgresql+psycopg://…); none: SQLite in the state folder",
+    )
+    state_dir: Path | None = Field(
+        None, description="the folder of the embedded SQLite store (default ~/.local/state/recsys)"
+    )
+    feedback_poll: float = Field(
+        0.25, gt=0, description="seconds between polls for ratings other replicas stored"
+    )
+    api_key: SecretStr | None = Field(
+        None, description="bearer key for writes and admin calls; none: writes are refused"
+    )
+    read_key: SecretStr | None = Field(
+        None, description="bearer key reads need (the API key reads too); none: reads are open"
+    )
+    max_ratings: int = Field(1000, ge=1, description="most ratings in one POST (413)")
     max_batch: int = Field(10_000, description="most (user, movie) pairs in one POST /predictions")
     max_n: int = Field(100, ge=1, description="most items one list may ask for")
 
@@ -75,6 +93,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+
+def state_folder(settings: Settings) -> Path:
+    """RECSYS_STATE_DIR, else ~/.local/state/recsys."""
+    return settings.state_dir or Path.home() / ".local" / "state" / "recsys"
 
 
 @lru_cache

@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Ratings written over HTTP in tests go to a store of the test run, never the user's own.
+if "RECSYS_STATE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["RECSYS_STATE_DIR"] = tempfile.mkdtemp(prefix="recsys-test-state-")
 SHARED_DATA = Path(os.environ.get("RECSYS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

@@ -7,7 +7,10 @@ wrong. Tests pass ``settings`` or a ready ``service``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -22,12 +25,26 @@ from fastapi.openapi.utils import (
 import recsys
 from recsys.api import errors
 from recsys.api.cors import add_cors
+from recsys.api.keys import READ
 from recsys.api.limits import RequestLimits
 from recsys.api.metrics import Metrics, MetricsMiddleware
-from recsys.api.routes import browse, docs, movies, pages, predictions, seed, system, users
-from recsys.config import Settings, get_settings
+from recsys.api.rollout import reload_on_signal
+from recsys.api.routes import (
+    admin,
+    browse,
+    docs,
+    feedback,
+    movies,
+    pages,
+    predictions,
+    seed,
+    system,
+    users,
+)
+from recsys.config import Settings, get_settings, state_folder
 from recsys.errors import RecsysError
 from recsys.service import Recommendations, load_service
+from recsys.service.feedback import Feedback
 
 log = logging.getLogger("recsys.api")
 
@@ -66,11 +83,25 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
             except RecsysError as error:
                 log.error("cannot start the recsys service: %s", error)
                 raise StartupError(f"cannot start the recsys service: {error}") from error
+        if app.state.feedback is None:
+            try:
+                settings = app.state.settings
+                app.state.feedback = await anyio.to_thread.run_sync(open_feedback, settings)
+            except RecsysError as error:
+                log.error("cannot start the recsys service: %s", error)
+                raise StartupError(f"cannot start the recsys service: {error}") from error
+        app.state.service.feedback = app.state.feedback
+        app.state.feedback.start()
         info = app.state.service.model_info()
         app.state.metrics.describe_model(info)
-        log.info("serving %s trained on %s (%s)", info["model"], info["data"].get("name"),
-                 info["data"].get("fingerprint"))  # fmt: skip
-        yield
+        log.info("serving %s trained on %s (%s); ratings stored in %s", info["model"],
+                 info["data"].get("name"), info["data"].get("fingerprint"),
+                 app.state.feedback.dialect)  # fmt: skip
+        _reload_on_sighup(app)
+        try:
+            yield
+        finally:
+            app.state.feedback.stop()
 
     limits = settings or Settings()  # only the limits: paging, batch and body sizes, CORS
     app = FastAPI(
@@ -86,14 +117,18 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.feedback = None
+    app.state.rollout_lock = asyncio.Lock()
     app.state.metrics = Metrics()
     errors.install(app)
-    app.include_router(seed.build_router(limits.max_n))
-    app.include_router(predictions.router)
-    app.include_router(users.build_router(limits.max_n))
-    app.include_router(movies.build_router(limits.max_n))
+    app.include_router(seed.build_router(limits.max_n), dependencies=READ)
+    app.include_router(predictions.router, dependencies=READ)
+    app.include_router(users.build_router(limits.max_n), dependencies=READ)
+    app.include_router(feedback.build_router())
+    app.include_router(admin.router)
+    app.include_router(movies.build_router(limits.max_n), dependencies=READ)
     app.include_router(system.router)
-    app.include_router(browse.build_router(limits.max_n))
+    app.include_router(browse.build_router(limits.max_n), dependencies=READ)
     app.include_router(docs.build_router(app.title))
     app.include_router(pages.router)
     app.add_middleware(RequestLimits, settings=limits)  # innermost: body size, time and type
@@ -119,6 +154,27 @@ def _openapi(app: FastAPI) -> dict:
         components.setdefault("ValidationError", validation_error_definition)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def open_feedback(settings: Settings) -> Feedback:
+    """The rating store of the settings (RECSYS_DATABASE_URL, else SQLite in the state
+    folder), migrated, and followed in memory."""
+    from recsys.store import open_store
+
+    store = open_store(settings.database_url, state_folder(settings))
+    return Feedback(store, settings.feedback_poll)
+
+
+def _reload_on_sighup(app: FastAPI) -> None:
+    """SIGHUP re-reads the artifact at RECSYS_MODEL and swaps it in (where signals exist)."""
+    path = app.state.settings.model
+    if path is None or not hasattr(signal, "SIGHUP"):
+        return
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(RuntimeError, ValueError):  # not the main thread: no signals
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: loop.create_task(reload_on_signal(app, path))
+        )
 
 
 def _log_to_stderr() -> None:

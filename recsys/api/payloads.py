@@ -59,7 +59,7 @@ def ranked_movies(service: Recommendations, ranked: Ranked, n: int, offset: int)
         for i, k, s in zip(ids, ranked.items.tolist(), scores, strict=True)
     ]
     return {"items": with_predicted(items, ranked), "n": n, "offset": offset, "total": ranked.total,
-            "fallback": ranked.fallback}  # fmt: skip
+            "fallback": ranked.fallback, "folded_in": ranked.folded_in}  # fmt: skip
 
 
 def neighbours(user_id, movie_id, found: Neighbours) -> dict:

@@ -59,11 +59,13 @@ class SeedItemWithMetadata(BaseModel):
 class SeedRecommendations(BaseModel):
     items: list[SeedItem]
     fallback: bool = Field(False, description="true: popular movies for an unknown user")
+    folded_in: bool = Field(False, description="true: ranked from ratings stored since training")
 
 
 class SeedRecommendationsWithMetadata(BaseModel):
     items: list[SeedItemWithMetadata]
     fallback: bool = False
+    folded_in: bool = Field(False, description="true: ranked from ratings stored since training")
 
 
 class FeatureEntry(BaseModel):
@@ -141,6 +143,7 @@ class MovieList(BaseModel):
     offset: int
     total: int = Field(description="movies that passed the filters (for paging)")
     fallback: bool = Field(False, description="true: popular movies for an unknown user")
+    folded_in: bool = Field(False, description="true: ranked from ratings stored since training")
 
 
 class Neighbour(BaseModel):

@@ -14,12 +14,17 @@ import logging
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
+from recsys.models.base import UserRatings
 from recsys.service.artifact import load_artifact_arrays
 from recsys.service.ids import IdIndex
+
+if TYPE_CHECKING:
+    from recsys.service.feedback import Feedback
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ class Ranked:
     fallback: bool = False
     total: int = 0  # how many movies passed the filters (for paging)
     predicted: np.ndarray | None = None  # predicted ratings, where they cost a dot product
+    folded_in: bool = False  # ranked from the user's stored ratings, not the trained ones
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,13 @@ def top_n(scores: np.ndarray, n: int, offset: int, allowed: int) -> np.ndarray:
 
 class Recommendations:
     """Recommendations, similar movies, closest raters, popularity, predictions, the catalogue
-    and the history of one trained model, from its artifact (`load_artifact`)."""
+    and the history of one trained model, from its artifact (`load_artifact`).
+
+    With ``feedback`` (the stored ratings, set by the app and kept across model swaps), a user
+    whose stored ratings the model has not learnt is folded in (`Recommender.fold_in`): their
+    training ratings merged with the stored ones, the latest timestamp winning."""
+
+    feedback: Feedback | None = None
 
     def __init__(self, meta: dict, arrays: dict[str, np.ndarray], model=None, path=None):
         self.meta = meta
@@ -154,13 +166,10 @@ class Recommendations:
     @classmethod
     def load(cls, folder: str | Path) -> Recommendations:
         """Read an artifact folder (ArtifactError when it is missing, corrupt or incompatible)."""
-        meta, arrays = load_artifact_arrays(folder)
-        model = None
-        if meta.get("scorer") != "bilinear" or meta.get("ranking") != "bilinear":
-            from recsys.models.persistence import load_model
+        from recsys.models.persistence import load_model
 
-            model = load_model(folder)
-        return cls(meta, arrays, model, folder)
+        meta, arrays = load_artifact_arrays(folder)
+        return cls(meta, arrays, load_model(folder), folder)
 
     # -- lookups -------------------------------------------------------------------------
     def user_index(self, user_id: object) -> int:
@@ -176,7 +185,51 @@ class Recommendations:
         return index
 
     def knows_user(self, user_id: object) -> bool:
-        return self.users.find(user_id) is not None
+        return self.users.find(user_id) is not None or bool(self._stored(user_id))
+
+    # -- stored ratings ------------------------------------------------------------------
+    @property
+    def feedback_seq(self) -> int:
+        """The last stored change the model was trained on (`recsys train --feedback`)."""
+        return int((self.meta.get("feedback") or {}).get("seq", 0))
+
+    def user_key(self, user_id: object) -> str | None:
+        """A user id as the store spells it (the data set's spelling, as text)."""
+        key = self.users.parse(user_id)
+        return None if key is None else str(key)
+
+    def _stored(self, user_id: object) -> list:
+        key = None if self.feedback is None else self.user_key(user_id)
+        return [] if key is None else self.feedback.of(key, self.feedback_seq)
+
+    def ratings_of(self, user_id: object) -> tuple[int | None, UserRatings | None]:
+        """The user's index in the model (None: it never saw them) and, when stored ratings
+        change what it learnt, their ratings merged with the training ones: per movie the
+        latest timestamp wins (a stored one on a tie), and a deletion removes it. A user
+        neither the model nor the store knows raises `UnknownUserError`."""
+        user = self.users.find(user_id)
+        stored = self._stored(user_id)
+        if not stored:
+            if user is None:
+                raise UnknownUserError(user_id)
+            return user, None
+        found = self.items.index([row.movie_id for row in stored])
+        rows = [row for row, item in zip(stored, found.tolist(), strict=True) if item >= 0]
+        span = slice(0, 0) if user is None else slice(*self._history_indptr[user : user + 2])
+        items = np.r_[self._history_items[span], found[found >= 0]].astype(np.int64)
+        nan = np.float32(np.nan)
+        ratings = np.r_[self._history_ratings[span],
+                        [nan if r.rating is None else r.rating for r in rows]]  # fmt: skip
+        stamps = np.r_[self._history_timestamps[span], [r.timestamp for r in rows]]
+        source = np.r_[np.zeros(span.stop - span.start), np.ones(len(rows))]
+        order = np.lexsort((source, stamps, items))
+        last = order[np.r_[items[order][1:] != items[order][:-1], True]]
+        last = last[~np.isnan(ratings[last])]
+        if user is None and len(last) == 0:
+            raise UnknownUserError(user_id)
+        merged = UserRatings(items[last], ratings[last].astype(np.float32),
+                             stamps[last].astype(np.int64))  # fmt: skip
+        return user, merged
 
     def seen(self, user: int) -> np.ndarray:
         return self._seen_items[self._seen_indptr[user] : self._seen_indptr[user + 1]]
@@ -244,12 +297,15 @@ class Recommendations:
         popular movies, flagged as a fallback.
         """
         _check_page(n, offset)
-        user = self.users.find(user_id)
-        if user is None:
+        try:
+            user, merged = self.ratings_of(user_id)
+        except UnknownUserError:
             if fallback == "popular":
                 popular = self.popular(n, offset=offset, candidates=candidates)
                 return Ranked(popular.items, popular.scores, True, popular.total)
-            raise UnknownUserError(user_id)
+            raise
+        if merged is not None:
+            return self._recommend_folded(merged, n, offset, exclude_seen, candidates)
         if self._ranks_by_model:
             ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
         else:
@@ -262,6 +318,22 @@ class Recommendations:
         rating = self._item_vectors[ranked.items] @ self._user_vectors[user]
         predicted = np.clip(rating, *self.scale).astype(np.float32)
         return Ranked(ranked.items, ranked.scores, ranked.fallback, ranked.total, predicted)
+
+    def _recommend_folded(
+        self, merged: UserRatings, n: int, offset: int, exclude_seen: bool, candidates
+    ) -> Ranked:
+        """A page for a user folded in from their merged ratings."""
+        folded = self._model.fold_in(merged)
+        items, scores = folded.recommend(
+            n, offset=offset, candidates=candidates, exclude_seen=exclude_seen
+        )
+        allowed = len(self.items) if candidates is None else int(np.count_nonzero(candidates))
+        if exclude_seen:
+            seen = merged.items if candidates is None else merged.items[candidates[merged.items]]
+            allowed -= len(seen)
+        items = np.asarray(items, np.int64)
+        return Ranked(items, np.asarray(scores, np.float32), total=allowed,
+                      predicted=folded.predict(items), folded_in=True)  # fmt: skip
 
     def _rank_by_model(
         self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None
@@ -340,10 +412,7 @@ class Recommendations:
         """
         if n < 1:
             raise ConfigError(f"n must be >= 1, got {n}")
-        user = self.user_index(user_id)
-        rows = np.arange(self._history_indptr[user], self._history_indptr[user + 1])
-        items = self._history_items[rows]
-        mine = self._history_ratings[rows]
+        user, items, mine, _ = self.rated(user_id)
         item = None
         if movie_id is not None:
             item = self.item_index(movie_id)
@@ -362,7 +431,7 @@ class Recommendations:
         else:
             span = slice(self._raters_indptr[item], self._raters_indptr[item + 1])
             candidates, their = self._raters_users[span], self._raters_ratings[span]
-        keep = candidates != user
+        keep = candidates != (-1 if user is None else user)
         candidates = candidates[keep]
         c = common[candidates]
         s = total[candidates]
@@ -384,11 +453,7 @@ class Recommendations:
         descending movie id ("id", the MovieLens seed's order)."""
         if order not in HISTORY_ORDERS:
             raise ConfigError(f"unknown order {order!r}; choose from {', '.join(HISTORY_ORDERS)}")
-        user = self.user_index(user_id)
-        span = slice(self._history_indptr[user], self._history_indptr[user + 1])
-        items = self._history_items[span]
-        ratings = self._history_ratings[span]
-        stamps = self._history_timestamps[span]
+        _, items, ratings, stamps = self.rated(user_id)
         movie_ids = self.items.ids[items]
         if order == "recent":
             ranked = np.lexsort((movie_ids, -stamps))
@@ -399,6 +464,16 @@ class Recommendations:
         end = len(ranked) if n is None else offset + n
         ranked = ranked[offset:end]
         return History(items[ranked], ratings[ranked], stamps[ranked], len(items))
+
+    def rated(self, user_id: object):
+        """A user's index (None: only stored ratings), and the items they rated, with ratings
+        and timestamps: the training ones merged with the stored ones."""
+        user, merged = self.ratings_of(user_id)
+        if merged is not None:
+            return user, merged.items, merged.ratings, merged.timestamps
+        span = slice(self._history_indptr[user], self._history_indptr[user + 1])
+        return (user, self._history_items[span], self._history_ratings[span],
+                self._history_timestamps[span])  # fmt: skip
 
     def movie(self, movie_id: object) -> dict:
         """One movie of the catalogue with its rating statistics."""
@@ -447,12 +522,26 @@ class Recommendations:
         """Predicted ratings and fallback flags for aligned lists of raw ids."""
         if len(user_ids) != len(movie_ids):
             raise ConfigError(f"{len(user_ids)} users but {len(movie_ids)} movies")
-        return self.predict_indices(self.users.index(user_ids), self.items.index(movie_ids))
+        items = self.items.index(movie_ids)
+        rating, fallback = self.predict_indices(self.users.index(user_ids), items)
+        if self.feedback is None or self.feedback.seq == 0:  # nothing was ever stored
+            return rating, fallback
+        for raw in {u for u in user_ids if isinstance(u, int | str)}:  # each folded user once
+            if not self._stored(raw):
+                continue
+            _, merged = self.ratings_of(raw)
+            pairs = np.flatnonzero([u == raw for u in user_ids]) if merged is not None else []
+            pairs = [k for k in pairs if items[k] >= 0]
+            if len(pairs):
+                rating[pairs] = self._model.fold_in(merged).predict(items[pairs])
+                fallback[pairs] = False
+        return rating, fallback
 
     def predict_one(self, user_id: object, movie_id: object) -> tuple[float, bool]:
         """One predicted rating; an unknown user or movie raises."""
-        user, item = self.user_index(user_id), self.item_index(movie_id)
-        rating, fallback = self.predict_indices(np.array([user]), np.array([item]))
+        self.ratings_of(user_id)  # an unknown user raises
+        self.item_index(movie_id)
+        rating, fallback = self.predict([user_id], [movie_id])
         return float(rating[0]), bool(fallback[0])
 
     def model_info(self) -> dict:
@@ -467,6 +556,12 @@ class Recommendations:
             "data": m.get("data", {}),
             "scale": m.get("scale", {}),
             "metrics": m.get("metrics", {}),
+            "feedback": {
+                "trained_to_seq": self.feedback_seq,
+                "store": None if self.feedback is None else self.feedback.dialect,
+                "stored_ratings": None if self.feedback is None else self.feedback.count(),
+                "stored_seq": None if self.feedback is None else self.feedback.seq,
+            },
             "recsys_version": m.get("recsys_version"),
             "artifact": None if self.path is None else Path(self.path).name,
             "users": len(self.users),

@@ -51,15 +51,18 @@ def test_docs_describe_every_endpoint_and_its_errors(client):
         "/predictions", "/v1/users/{user_id}/recommendations", "/v1/users/{user_id}/closest-raters",
         "/v1/users/{user_id}/history", "/v1/movies/popular", "/v1/movies/{movie_id}",
         "/v1/movies/{movie_id}/similar", "/v1/model", "/health/live", "/health/ready", "/metrics",
-        "/v1/users", "/v1/movies",
+        "/v1/users", "/v1/movies", "/v1/users/{user_id}/ratings",
+        "/v1/users/{user_id}/ratings/{movie_id}", "/v1/admin/model",
     }  # fmt: skip
     assert set(paths) == expected
     for path, operations in paths.items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             assert operation.get("summary"), path
-            if "{user_id}" in path or "{movie_id}" in path:
+            if method != "post" and ("{user_id}" in path or "{movie_id}" in path):
                 assert {"404", "422"} <= set(operation["responses"]), path
     assert "413" in paths["/predictions"]["post"]["responses"]
+    writes = [paths["/v1/users/{user_id}/ratings"]["post"], paths["/v1/admin/model"]["post"]]
+    assert all({"401", "403", "422"} <= set(w["responses"]) for w in writes)
     body = paths["/predictions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("/PredictionRequest")
     assert "PredictionRequest" in schema["components"]["schemas"]

@@ -48,7 +48,7 @@ async def predict_one(
     """The model's rating for the pair, clipped to the scale. A user or movie the model does
     not know gets 404 (the batch endpoint predicts those with the baseline instead)."""
     rating, fallback = await scored(service, service.predict_one, user_id, movie_id)
-    user = service.users.ids[service.user_index(user_id)].item()
+    user = service.users.parse(user_id)
     movie = service.items.ids[service.item_index(movie_id)].item()
     return JSONBytes(
         {"user_id": user, "movie_id": movie, "rating": round(rating, 4), "fallback": fallback}
@@ -87,10 +87,11 @@ async def predict_many(request: Request, service: ServiceDep, settings: Settings
 
     def work() -> bytes:
         user, item = service.users.index(users), service.items.index(movies)
-        rating, fallback = service.predict_indices(user, item)
+        rating, fallback = service.predict(users, movies)  # stored ratings folded in
+        unknown = (user < 0) & fallback  # a user only the store knows is known
         return payloads.predictions(
             service.users.canonical(users, user), service.items.canonical(movies, item),
-            rating, fallback, user < 0, item < 0,
+            rating, fallback, unknown, item < 0,
         )  # fmt: skip
 
     return JSONBytes(await run_in_threadpool(work))

@@ -44,7 +44,8 @@ def build_router(max_n: int) -> APIRouter:
         most-rated movies and `"fallback": true`."""
         ranked = await scored(service, service.recommend, user_id, n, fallback=fallback)
         items = payloads.seed_items(service, ranked, returnMetadata)
-        return JSONBytes({"items": items, "fallback": ranked.fallback})
+        return JSONBytes({"items": items, "fallback": ranked.fallback,
+                          "folded_in": ranked.folded_in})  # fmt: skip
 
     @router.get(
         "/feature/{user_id}",

@@ -65,7 +65,7 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         rating differences summing to s, 3·s/c when c ≥ 3, else s + 3.5·(3 − c); ties go to
         more common movies, then the smaller user id. Runs in a worker thread."""
         found = service.closest_raters(user_id, n, movie_id)
-        user = service.users.ids[service.user_index(user_id)].item()
+        user = service.users.parse(user_id)
         movie = None if movie_id is None else service.items.ids[service.item_index(movie_id)].item()
         return JSONBytes(payloads.neighbours(user, movie, found))
 
@@ -86,7 +86,7 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
     ) -> JSONBytes:
         n, offset = page
         found = await run_in_threadpool(service.history, user_id, n, offset=offset, order=order)
-        user = service.users.ids[service.user_index(user_id)].item()
+        user = service.users.parse(user_id)
         return JSONBytes(payloads.history(service, user, found, offset))
 
     return router
