@@ -137,6 +137,31 @@ def get_json(http: httpx.Client, url: str) -> tuple[int, dict]:
     return response.status_code, response.json() if response.status_code == 200 else {}
 
 
+def rated_movies(history: dict) -> list:
+    """The movie ids of a GET /v1/users/{id}/history answer: `items` with `id` as the README
+    shows it (`ratings` with `movie_id` in the brief of issue 11 part 6)."""
+    if "items" in history:
+        return [entry["id"] for entry in history["items"]]
+    return [entry["movie_id"] for entry in history["ratings"]]
+
+
+def watch_fold_in(
+    url: str, user: int, movie, acknowledged: float, bound: float, seen: dict, name: str
+) -> None:
+    """Polls one replica until its history has the rating and its recommendations say
+    folded_in; records the seconds since the write's 2xx and the movies recommended."""
+    with httpx.Client(base_url=url, timeout=5) as replica:
+        while time.monotonic() < acknowledged + bound:
+            status, history = get_json(replica, f"/v1/users/{user}/history")
+            if status == 200 and movie in rated_movies(history):
+                status, recommendations = get_json(replica, f"/v1/users/{user}/recommendations")
+                if status == 200 and recommendations["folded_in"] is True:
+                    items = [str(i["id"]) for i in recommendations["items"]]
+                    seen[name] = (time.monotonic() - acknowledged, items)
+                    return
+            time.sleep(0.01)
+
+
 def test_a_write_without_the_key_gets_401_through_nginx(stack):
     user = 2_000_000_000 + secrets.randbelow(10**8)
     body = {"ratings": [{"movie_id": 1, "rating": 4.0}]}
@@ -160,30 +185,24 @@ def test_a_rating_posted_through_nginx_is_served_by_both_replicas_within_a_secon
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 1
 
-    # Poll both replicas by their own ports, past the bound too, so that a miss prints its figure.
+    # Each replica polled by its own port from its own thread (one slow answer must not delay the
+    # other's figure), past the bound too, so that a miss prints its figure.
     seen: dict[str, float] = {}
-    clients = {name: httpx.Client(base_url=url, timeout=5) for name, url in stack.replicas.items()}
-    try:
-        while len(seen) < len(clients) and time.monotonic() < acknowledged + 5 * FOLD_IN_BOUND:
-            for name, replica in clients.items():
-                if name in seen:
-                    continue
-                status, history = get_json(replica, f"/v1/users/{user}/history")
-                if status != 200 or movie not in [r["movie_id"] for r in history["ratings"]]:
-                    continue
-                status, recommendations = get_json(replica, f"/v1/users/{user}/recommendations")
-                if status == 200 and recommendations["folded_in"] is True:
-                    seen[name] = time.monotonic() - acknowledged
-                    assert str(movie) not in [str(i["id"]) for i in recommendations["items"]]
-            time.sleep(0.01)
-    finally:
-        for replica in clients.values():
-            replica.close()
+    threads = [threading.Thread(target=watch_fold_in, args=(url, user, movie, acknowledged,
+                                                            5 * FOLD_IN_BOUND, seen, name))
+               for name, url in stack.replicas.items()]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     print("\nfold-in, 2xx to served: "
-          + ", ".join(f"{name} {seen[name] * 1000:.0f} ms" if name in seen else f"{name} never"
+          + ", ".join(f"{name} {seen[name][0] * 1000:.0f} ms" if name in seen else f"{name} never"
                       for name in stack.replicas))  # fmt: skip
     assert set(seen) == set(stack.replicas)
-    assert max(seen.values()) <= FOLD_IN_BOUND
+    slowest = max(elapsed for elapsed, _ in seen.values())
+    assert slowest <= FOLD_IN_BOUND, f"{slowest:.2f} s from the 2xx to both replicas serving it"
+    for _, items in seen.values():
+        assert items and str(movie) not in items  # a rated movie leaves the list
 
 
 def hammer(url: str, path: str, stop: threading.Event, outcomes: Counter, bound: float) -> None:
@@ -218,7 +237,7 @@ def test_a_rollout_across_the_replicas_drops_no_request(stack):
             called = time.monotonic()
             response = httpx.post(f"{url}/v1/admin/model", json={"path": "/artifacts/next"},
                                   headers=stack.auth, timeout=30)  # fmt: skip
-            assert response.status_code in (200, 202), response.text
+            assert response.status_code in (200, 202), response.text  # 200: live on answer
             deadline = called + 30
             while httpx.get(f"{url}/v1/model", timeout=5).json().get("artifact") != "next":
                 assert time.monotonic() < deadline, f"{name} did not swap:\n{stack.logs()}"
