@@ -37,7 +37,6 @@ Secrets: errors and `RatingStore.describe` show the URL with its password masked
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,10 +227,9 @@ def open_store(url: str | None, state_dir: Path) -> RatingStore:
     else:
         try:
             parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
-            raise ConfigError(
-                f"database URL {_masked(url)!r} is not a URL; give {SUPPORTED}"
-            ) from None
+        except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
+            # Not echoed: an unparsable URL may hold a password where no rule can find it.
+            raise ConfigError(f"the database URL is not a valid URL; give {SUPPORTED}") from None
     parsed = _supported(parsed)
     shown = parsed.render_as_string(hide_password=True)
     engine = _engine(parsed)
@@ -302,11 +300,6 @@ def _engine(url: sa.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
-
-
-def _masked(text: str) -> str:
-    """A URL-like string with anything between "user:" and "@" masked."""
-    return re.sub(r"(//[^/:@]*:)[^@]*@", r"\1***@", text)
 
 
 def _reason(error: sa.exc.SQLAlchemyError, url: sa.URL) -> str:

@@ -177,14 +177,18 @@ def test_concurrent_writers_lose_nothing_and_a_follower_sees_every_row_once(stor
                      for m in range(5)}  # fmt: skip
 
 
-def test_concurrent_deletes_and_upserts_of_one_pair_end_in_the_latest(store):
+def test_concurrent_deletes_and_upserts_of_one_pair_end_in_the_last_applied(store):
+    """A deletion always applies (keeping the later timestamp), an upsert only when it is not
+    older: the row ends as the applied write with the largest seq left it."""
+    applied: list[tuple[int, float | None]] = []  # (seq, rating written)
+
     def work(k: int):
         for i in range(25):
             t = k * 1000 + i
             if i % 2:
-                store.delete("7", "1", t)
-            else:
-                store.upsert("7", [("1", 1.0 + k, t)])
+                applied.append((store.delete("7", "1", t), None))
+            elif (result := store.upsert("7", [("1", 1.0 + k, t)])).stored:
+                applied.append((result.seq, 1.0 + k))
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     for t in threads:
@@ -192,7 +196,9 @@ def test_concurrent_deletes_and_upserts_of_one_pair_end_in_the_latest(store):
     for t in threads:
         t.join()
     assert store.last_seq() == 100
-    assert rows_of(store, "7") == {"1": (4.0, 3024)}  # writer 3's last write, an upsert
+    (row,) = store.user("7")
+    assert (row.seq, row.rating) == max(applied, key=lambda a: a[0])
+    assert row.timestamp == 3024  # the latest timestamp seen, whoever won
 
 
 def test_stores_opened_at_once_on_a_new_database_migrate_once(database):
@@ -239,7 +245,8 @@ def test_a_schema_newer_than_the_code_is_refused(database):
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE schema_version SET version = 99"))
     engine.dispose()
-    with pytest.raises(ConfigError, match=f"schema version 99, newer than this recsys knows \\({VERSION}\\)"):
+    newer = f"schema version 99, newer than this recsys knows \\({VERSION}\\)"
+    with pytest.raises(ConfigError, match=newer):
         database.open()
 
 
@@ -284,7 +291,8 @@ def test_every_acknowledged_write_survives_a_kill_9(database):
         ("postgresql+psycopg2://u:hunter2@host/db", "unsupported database"),
         ("sqlite://", "needs a SQLite file"),
         ("sqlite:///:memory:", "needs a SQLite file"),
-        ("::not a url:hunter2@", "is not a URL"),
+        ("::not a url:hunter2@", "is not a valid URL"),
+        ("postgresql+psycopg://u:hunter2@host:port/db", "is not a valid URL"),
         ("postgresql+psycopg://u:hunter2@127.0.0.1:1/db", "cannot open the rating store"),
     ],
 )
