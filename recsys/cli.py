@@ -238,14 +238,77 @@ def _model_params(args: argparse.Namespace, models: list[str]) -> dict[str, dict
 
 def cmd_train(args: argparse.Namespace) -> None:
     _checked_models(args)
+    params = (_model_params(args, [args.model]) or {}).get(args.model, {})
+    if args.feedback:
+        folder = _train_with_feedback(args, params)
+        print(f"saved {args.model} to {folder}")
+        return
     from recsys.service import train_artifact
 
-    params = (_model_params(args, [args.model]) or {}).get(args.model, {})
     folder = train_artifact(
         args.data, args.model, Path(args.out), evaluate=not args.no_evaluate,
         load_options=_load_options(args), **params,
     )  # fmt: skip
     print(f"saved {args.model} to {folder}")
+
+
+def _train_with_feedback(args: argparse.Namespace, params: dict) -> Path:
+    """--feedback URL: the data set plus the ratings stored at URL (recsys.data.feedback),
+    fitted, and saved with the store's watermark in the artifact's ``feedback`` metadata, so
+    the service folds in only what was stored after it."""
+    import os
+    import shutil
+    import tempfile
+
+    from recsys.data.feedback import with_feedback
+    from recsys.store import open_store
+
+    _check_sqlite_file(args.feedback)
+    store = open_store(args.feedback, Path.cwd())  # a URL is given: no state folder is used
+    try:
+        merged, counts = with_feedback(_load(args), store)
+    finally:
+        store.close()
+    c = counts
+    print(f"feedback from {c['url']} up to seq {c['seq']}: added {c['added']:,}, replaced "
+          f"{c['replaced']:,}, deleted {c['deleted']:,}, older than the data {c['older']:,}; "
+          f"dropped: unknown movies {c['unknown_movies']:,}, unusable user ids "
+          f"{c['unusable_user_ids']:,}, off scale {c['off_scale']:,}")  # fmt: skip
+
+    from recsys.models.registry import make_model
+    from recsys.service.artifact import save_artifact
+    from recsys.service.startup import _evaluate  # train_artifact's hold-out, on the merge
+
+    log.info("training %s on %s plus stored ratings (%s ratings)", args.model, args.data,
+             f"{merged.n_ratings:,}")  # fmt: skip
+    model = make_model(args.model, **params).fit(merged)
+    metrics = None if args.no_evaluate else _evaluate(merged, args.model, params)
+    folder = Path(args.out)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:  # written beside, then renamed: a reader never sees half an artifact
+        watermark = {"feedback": {"seq": counts["seq"], "url": counts["url"]}}
+        save_artifact(model, merged, staging, metrics, extra_meta=watermark)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _check_sqlite_file(url: str) -> None:
+    """A SQLite URL must name a store that exists: a typo would train on no feedback."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return  # open_store says what is wrong, without echoing the URL
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database not in (None, "", ":memory:") and not Path(database).is_file():
+        raise ConfigError(f"--feedback: no SQLite file {database} (the service keeps its "
+                          "store in RECSYS_STATE_DIR/feedback.sqlite3)")  # fmt: skip
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
@@ -499,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--no-evaluate", action="store_true",
                    help="skip scoring the model on a 90/10 hold-out for /v1/model")  # fmt: skip
+    p.add_argument("--feedback", metavar="DATABASE_URL",
+                   help="also train on the ratings stored there (the latest wins): "
+                        "sqlite:////PATH/feedback.sqlite3 or postgresql+psycopg://USER@HOST/DB")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="fit and score models on a split")

@@ -55,10 +55,15 @@ BILINEAR = ("user_vectors", "item_vectors", "item_factors")
 
 
 def save_artifact(
-    model: Recommender, dataset: Dataset, folder: str | Path, metrics: dict | None = None
+    model: Recommender,
+    dataset: Dataset,
+    folder: str | Path,
+    metrics: dict | None = None,
+    extra_meta: dict | None = None,
 ) -> Path:
     """Write a fitted model and the serving arrays built from ``dataset`` (the data it was
-    trained on) to ``folder``; ``metrics`` (e.g. a hold-out evaluation) go into the metadata."""
+    trained on) to ``folder``; ``metrics`` (e.g. a hold-out evaluation) go into the metadata,
+    and so do the keys of ``extra_meta`` (e.g. ``feedback``, the stored ratings learnt)."""
     model.check_fitted()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,6 +99,10 @@ def save_artifact(
         },
         "metrics": _plain_json(metrics or {}),
     }
+    clash = sorted(set(extra_meta or {}) & set(meta))
+    if clash:
+        raise ValueError(f"extra_meta may not replace {', '.join(clash)}")
+    meta |= _plain_json(extra_meta or {})
     (folder / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default) + "\n")
     log.info("saved %s artifact to %s", model.name, folder)
     return folder
