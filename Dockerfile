@@ -37,7 +37,7 @@ USER app
 # The start-up path itself trains the demo model and caches it, so a container with nothing set
 # finds it and is ready in about a second.
 RUN python -c "from recsys.config import Settings; from recsys.service import load_service; \
-print(load_service(Settings()).model_info()['data'])"
+service = load_service(Settings()); service.warm(); print(service.model_info()['data'])"
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD python -c "import sys, urllib.request; \

@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
                 log.error("cannot start the recsys service: %s", error)
                 raise StartupError(f"cannot start the recsys service: {error}") from error
         app.state.service.feedback = app.state.feedback
+        await anyio.to_thread.run_sync(app.state.service.warm)
         app.state.feedback.start()
         info = app.state.service.model_info()
         app.state.metrics.describe_model(info)

@@ -36,6 +36,7 @@ def _load_checked(path: Path, live: Recommendations | None) -> Recommendations:
         new = Recommendations.load(path)
     except (RecsysError, OSError, ValueError) as error:
         raise Refused(str(error).replace(str(path), path.name)) from error
+    new.warm()  # before the swap: the first request on it is as fast as any
     if live is not None:
         for kind, old, fresh in (("user", live.users, new.users), ("movie", live.items, new.items)):
             if old.integer != fresh.integer:

@@ -171,6 +171,19 @@ class Recommendations:
         meta, arrays = load_artifact_arrays(folder)
         return cls(meta, arrays, load_model(folder), folder)
 
+    def warm(self) -> None:
+        """Run a fold-in once (a training user's first 20 ratings), so the kernels it uses are
+        compiled (or read from the cache) before the first request, not during it."""
+        if not len(self.users) or self._model is None:
+            return
+        user = int(np.argmax(np.diff(self._history_indptr)))
+        span = slice(self._history_indptr[user], self._history_indptr[user] + 20)
+        ratings = UserRatings(self._history_items[span].astype(np.int64),
+                              self._history_ratings[span], self._history_timestamps[span])
+        folded = self._model.fold_in(ratings)
+        items, _ = folded.recommend(10)
+        folded.predict(items)
+
     # -- lookups -------------------------------------------------------------------------
     def user_index(self, user_id: object) -> int:
         index = self.users.find(user_id)
