@@ -98,7 +98,7 @@ def main() -> None:
         run("postgresql", url, Path(tempfile.gettempdir()), args)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))  # the store is closed
 
 
 if __name__ == "__main__":
