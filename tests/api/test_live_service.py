@@ -4,7 +4,6 @@ protected by a key."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -82,11 +81,13 @@ def test_a_known_users_new_ratings_change_their_list_and_rated_movies_leave_it(l
 def test_the_latest_timestamp_wins_and_repeats_in_a_request_count(live):
     movie = popular_ids(live, 1)[0]
     user = NEW_USER + 1
-    assert post(live, user, [{"movie_id": movie, "rating": 4.0, "timestamp": 2_000}]).status_code == 200
+    first = post(live, user, [{"movie_id": movie, "rating": 4.0, "timestamp": 2_000}])
+    assert first.status_code == 200
     older = post(live, user, [{"movie_id": movie, "rating": 1.0, "timestamp": 1_000}]).json()
     assert older["stored"] == 0 and older["older"] == 1
-    twice = post(live, user, [{"movie_id": movie, "rating": 2.0, "timestamp": 3_000},
-                              {"movie_id": movie, "rating": 3.0, "timestamp": 2_500}]).json()  # fmt: skip
+    repeated = [{"movie_id": movie, "rating": 2.0, "timestamp": 3_000},
+                {"movie_id": movie, "rating": 3.0, "timestamp": 2_500}]  # fmt: skip
+    twice = post(live, user, repeated).json()
     assert twice["duplicates"] == 1 and twice["stored"] == 1
     (entry,) = live.get(f"/v1/users/{user}/history").json()["items"]
     assert entry["rating"] == 2.0 and entry["timestamp"] == 3_000
@@ -148,7 +149,8 @@ def test_stored_ratings_survive_a_restart(artifact, database):  # noqa: F811
     movies = [1, 2]
     with TestClient(create_app(settings(artifact, database))) as client:
         movies = popular_ids(client, 2)
-        assert post(client, NEW_USER + 3, [{"movie_id": m, "rating": 3.5} for m in movies]).status_code == 200
+        rated = [{"movie_id": m, "rating": 3.5} for m in movies]
+        assert post(client, NEW_USER + 3, rated).status_code == 200
     with TestClient(create_app(settings(artifact, database))) as client:
         history = client.get(f"/v1/users/{NEW_USER + 3}/history").json()
         assert sorted(m["id"] for m in history["items"]) == sorted(movies)
@@ -156,7 +158,8 @@ def test_stored_ratings_survive_a_restart(artifact, database):  # noqa: F811
 
 def test_a_rollout_swaps_the_model_and_a_broken_one_is_refused(live, dataset, tmp_path):
     movies = popular_ids(live, 3)
-    assert post(live, NEW_USER + 4, [{"movie_id": m, "rating": 5.0} for m in movies]).status_code == 200
+    rated = [{"movie_id": m, "rating": 5.0} for m in movies]
+    assert post(live, NEW_USER + 4, rated).status_code == 200
     other = save_artifact(make_model("baseline").fit(dataset), dataset, tmp_path / "baseline-v2")
     swapped = live.post("/v1/admin/model", json={"path": str(other)}, headers=AUTH)
     assert swapped.status_code == 200, swapped.text
