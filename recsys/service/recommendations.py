@@ -177,9 +177,11 @@ class Recommendations:
         if not len(self.users) or self._model is None:
             return
         user = int(np.argmax(np.diff(self._history_indptr)))
-        span = slice(self._history_indptr[user], self._history_indptr[user] + 20)
-        ratings = UserRatings(self._history_items[span].astype(np.int64),
-                              self._history_ratings[span], self._history_timestamps[span])
+        span = slice(self._history_indptr[user], self._history_indptr[user + 1])
+        _, first = np.unique(self._history_items[span], return_index=True)  # each movie once
+        rows = np.arange(span.start, span.stop)[np.sort(first)[:20]]
+        ratings = UserRatings(self._history_items[rows].astype(np.int64),
+                              self._history_ratings[rows], self._history_timestamps[rows])
         folded = self._model.fold_in(ratings)
         items, _ = folded.recommend(10)
         folded.predict(items)
