@@ -306,7 +306,7 @@ def _engine(url: sa.URL) -> sa.Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_wal(cursor)
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
         if mode.lower() != "wal":
@@ -320,6 +320,25 @@ def _engine(url: sa.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _journal_wal(cursor) -> str:
+    """Switch to WAL. The switch needs the file to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, while another connection (say a replica starting
+    at the same moment) opens or switches it: so wait and retry, up to the busy timeout."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            return cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _reason(error: sa.exc.SQLAlchemyError, url: sa.URL) -> str:
