@@ -31,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.service import Server as ServiceServer  # noqa: E402
 from benchmarks.service import free_port  # noqa: E402
 
 KEY = "benchmark-key-0123456789abcdef"
@@ -38,7 +39,9 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 NEW_USERS = 5_000_000  # ids above every data set's users
 
 
-class Server:
+class Server(ServiceServer):
+    """`benchmarks.service.Server` (memory, stop) started with a key and a store."""
+
     def __init__(self, artifact: Path, env: dict):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -58,18 +61,6 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError("the server did not become ready")
 
-    def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def ms(values: list[float], q: float = 50) -> float:
