@@ -76,12 +76,13 @@ def neighbours(user_id, movie_id, found: Neighbours) -> dict:
 def history(service: Recommendations, user_id, found: History, offset: int) -> dict:
     ids = service.items.to_ids(found.items)
     titles, genres, years = service.item_title, service.item_genres, service.item_year
+    stored = [False] * len(ids) if found.stored is None else found.stored.tolist()
     items = [
         {"id": i, "title": titles[k], "year": years[k], "genres": genres[k], "rating": r,
-         "timestamp": t}
-        for i, k, r, t in zip(
+         "timestamp": t, "stored": s}
+        for i, k, r, t, s in zip(
             ids, found.items.tolist(), found.ratings.tolist(), found.timestamps.tolist(),
-            strict=True,
+            stored, strict=True,
         )
     ]  # fmt: skip
     return {"user_id": user_id, "total": found.total, "offset": offset, "items": items}

@@ -168,6 +168,9 @@ class HistoryEntry(BaseModel):
     genres: list[str]
     rating: float
     timestamp: int = Field(description="seconds since 1970-01-01 UTC")
+    stored: bool = Field(
+        False, description="written through the feedback API after the model was trained"
+    )
 
 
 class UserHistory(BaseModel):

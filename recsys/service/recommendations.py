@@ -71,12 +71,14 @@ class Neighbours:
 
 @dataclass(frozen=True)
 class History:
-    """A user's training ratings in the requested order (item indices)."""
+    """A user's ratings in the requested order (item indices); ``stored`` marks those that
+    come from the rating store rather than the training data."""
 
     items: np.ndarray
     ratings: np.ndarray
     timestamps: np.ndarray
     total: int
+    stored: np.ndarray | None = None  # bool; None: not asked for
 
 
 def top_n(scores: np.ndarray, n: int, offset: int, allowed: int) -> np.ndarray:
@@ -478,7 +480,24 @@ class Recommendations:
             ranked = np.argsort(movie_ids, kind="stable")[::-1]
         end = len(ranked) if n is None else offset + n
         ranked = ranked[offset:end]
-        return History(items[ranked], ratings[ranked], stamps[ranked], len(items))
+        stored = self._from_store(user_id, items[ranked], stamps[ranked])
+        return History(items[ranked], ratings[ranked], stamps[ranked], len(items), stored)
+
+    def _from_store(self, user_id: object, items: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+        """Which of a user's merged ratings are stored ones: the store wins a tie of
+        timestamps (`ratings_of`), so a stored rating of the movie with the same timestamp."""
+        rows = [row for row in self._stored(user_id) if row.rating is not None]
+        if not rows:
+            return np.zeros(len(items), bool)
+        found = self.items.index([row.movie_id for row in rows])
+        when = np.array([row.timestamp for row in rows], np.int64)[found >= 0]
+        found = found[found >= 0]
+        if len(found) == 0:
+            return np.zeros(len(items), bool)
+        order = np.argsort(found)
+        found, when = found[order], when[order]
+        at = np.searchsorted(found, items).clip(max=len(found) - 1)
+        return (found[at] == items) & (when[at] == stamps)
 
     def rated(self, user_id: object):
         """A user's index (None: only stored ratings), and the items they rated, with ratings
