@@ -11,6 +11,8 @@ call from many threads at once. Raw ids come in and go out; unknown ones raise
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 FEW_COMMON = 3
 MISSING_COST = 3.5
 HISTORY_ORDERS = ("recent", "rating", "id")
+# A folded-in user's unfiltered list is kept, this deep, until their stored ratings change
+# (LRU, this many users): a page of it is then a slice, not a fold-in.
+FOLDED_DEPTH = 100
+FOLDED_USERS = 10_000
 
 
 class UnknownGenreError(UnknownIdError):
@@ -110,6 +116,8 @@ class Recommendations:
         self.movies = IdIndex(a["movie_ids"])
         self.scale = (float(meta["scale"]["low"]), float(meta["scale"]["high"]))
         self._model = model  # only for models without a bilinear form
+        self._folded: OrderedDict[tuple[str, int], Ranked] = OrderedDict()
+        self._folded_lock = threading.Lock()
         bilinear = meta.get("scorer") == "bilinear"
         self._user_vectors = self._item_vectors = None
         if bilinear:
@@ -224,8 +232,11 @@ class Recommendations:
         change what it learnt, their ratings merged with the training ones: per movie the
         latest timestamp wins (a stored one on a tie), and a deletion removes it. A user
         neither the model nor the store knows raises `UnknownUserError`."""
+        return self._merge(user_id, self._stored(user_id))
+
+    def _merge(self, user_id: object, stored: list) -> tuple[int | None, UserRatings | None]:
+        """`ratings_of`, given the user's stored rows."""
         user = self.users.find(user_id)
-        stored = self._stored(user_id)
         if not stored:
             if user is None:
                 raise UnknownUserError(user_id)
@@ -314,14 +325,21 @@ class Recommendations:
         popular movies, flagged as a fallback.
         """
         _check_page(n, offset)
+        stored = self._stored(user_id)
         try:
-            user, merged = self.ratings_of(user_id)
+            user, merged = self._merge(user_id, stored)
         except UnknownUserError:
             if fallback == "popular":
                 popular = self.popular(n, offset=offset, candidates=candidates)
                 return Ranked(popular.items, popular.scores, True, popular.total)
             raise
         if merged is not None:
+            if candidates is None and exclude_seen and offset + n <= FOLDED_DEPTH:
+                version = (self.user_key(user_id), max(row.seq for row in stored))
+                page = self._folded_page(version, merged)
+                end = offset + n
+                return Ranked(page.items[offset:end], page.scores[offset:end], total=page.total,
+                              predicted=page.predicted[offset:end], folded_in=True)  # fmt: skip
             return self._recommend_folded(merged, n, offset, exclude_seen, candidates)
         if self._ranks_by_model:
             ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
@@ -351,6 +369,21 @@ class Recommendations:
         items = np.asarray(items, np.int64)
         return Ranked(items, np.asarray(scores, np.float32), total=allowed,
                       predicted=folded.predict(items), folded_in=True)  # fmt: skip
+
+    def _folded_page(self, version: tuple[str, int], merged: UserRatings) -> Ranked:
+        """The first `FOLDED_DEPTH` of a folded-in user's unfiltered list, kept per user and
+        last stored change (a new write has a new number, so it is never served stale)."""
+        with self._folded_lock:
+            page = self._folded.get(version)
+            if page is not None:
+                self._folded.move_to_end(version)
+                return page
+        page = self._recommend_folded(merged, FOLDED_DEPTH, 0, True, None)
+        with self._folded_lock:
+            self._folded[version] = page
+            while len(self._folded) > FOLDED_USERS:
+                self._folded.popitem(last=False)
+        return page
 
     def _rank_by_model(
         self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None

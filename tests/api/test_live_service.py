@@ -78,6 +78,25 @@ def test_a_known_users_new_ratings_change_their_list_and_rated_movies_leave_it(l
     assert all(rated[m] == 1.0 for m in top)
 
 
+def test_a_folded_in_list_is_kept_until_the_next_write_and_its_pages_are_the_live_ones(live):
+    user, movies = NEW_USER + 2, popular_ids(live, 30)
+    assert post(live, user, [{"movie_id": m, "rating": 4.5} for m in movies[:20]]).status_code == 200
+
+    def page(**params):
+        return live.get(f"/v1/users/{user}/recommendations", params=params).json()["items"]
+
+    first, again = page(n=30), page(n=30)
+    assert first == again and len(first) == 30
+    assert page(n=10, offset=10) == first[10:20]  # a slice of the kept list
+    assert page(n=30, genre="Drama") != first  # filtered: ranked live, inside the filter
+    deep = page(n=20, offset=95)  # past the kept depth: ranked live
+    assert [m["id"] for m in deep[:5]] == [m["id"] for m in page(n=100)[95:]]
+    # a write changes the user's last stored change, so the next request folds in again
+    top = [m["id"] for m in first[:3]]
+    assert post(live, user, [{"movie_id": m, "rating": 1.0} for m in top]).status_code == 200
+    assert not {m["id"] for m in page(n=30)} & set(top)
+
+
 def test_the_latest_timestamp_wins_and_repeats_in_a_request_count(live):
     movie = popular_ids(live, 1)[0]
     user = NEW_USER + 1
