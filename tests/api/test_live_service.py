@@ -80,7 +80,8 @@ def test_a_known_users_new_ratings_change_their_list_and_rated_movies_leave_it(l
 
 def test_a_folded_in_list_is_kept_until_the_next_write_and_its_pages_are_the_live_ones(live):
     user, movies = NEW_USER + 2, popular_ids(live, 30)
-    assert post(live, user, [{"movie_id": m, "rating": 4.5} for m in movies[:20]]).status_code == 200
+    written = post(live, user, [{"movie_id": m, "rating": 4.5} for m in movies[:20]])
+    assert written.status_code == 200
 
     def page(**params):
         return live.get(f"/v1/users/{user}/recommendations", params=params).json()["items"]
