@@ -2,6 +2,9 @@
 on the demo data) and Debian's chromium driven by Playwright. Without chromium or Playwright
 these tests skip, unless RECSYS_REQUIRE_BROWSER is set (CI), where they fail instead.
 
+`server` has no API key (writes are refused); `keyed_server` has one (`API_KEY`) and its own
+SQLite rating store in a temporary state folder, for the rating tests.
+
 Screenshots go to test-output/browser/ (or $RECSYS_TEST_OUTPUT/browser/), which git ignores.
 Every request a page makes is watched: one to another host fails the test.
 """
@@ -25,6 +28,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+API_KEY = "browser-test-key-0123456789"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
@@ -45,13 +49,37 @@ def screenshots() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(artifact, screenshots):  # noqa: F811
-    """`recsys serve` (what the README runs) on a free port, its log beside the screenshots."""
-    live = LiveServer({"RECSYS_MODEL": str(artifact)}, screenshots / "server.log")
+def store(tmp_path_factory) -> Path:
+    """The state folder of `keyed_server`: its SQLite rating store lives there."""
+    return tmp_path_factory.mktemp("keyed-state")
+
+
+@pytest.fixture(scope="session")
+def servers(artifact, screenshots, store, tmp_path_factory):  # noqa: F811
+    """`recsys serve` (what the README runs) twice, started at once: without an API key, and
+    with one and a fresh SQLite store. Each on a free port, its log beside the screenshots."""
+    serving = {"RECSYS_MODEL": str(artifact)}
+    plain = {**serving, "RECSYS_STATE_DIR": str(tmp_path_factory.mktemp("state"))}
+    keyed = {**serving, "RECSYS_API_KEY": API_KEY, "RECSYS_STATE_DIR": str(store)}
+    started = [LiveServer(plain, screenshots / "server.log"),
+               LiveServer(keyed, screenshots / "keyed-server.log")]  # fmt: skip
     try:
-        yield live.wait_ready().url
+        yield [live.wait_ready().url for live in started]
     finally:
-        live.stop()
+        for live in started:
+            live.stop()
+
+
+@pytest.fixture(scope="session")
+def server(servers) -> str:
+    """The server without an API key: it refuses every write."""
+    return servers[0]
+
+
+@pytest.fixture(scope="session")
+def keyed_server(servers) -> str:
+    """The server with RECSYS_API_KEY (`API_KEY`) and its rating store in `store`."""
+    return servers[1]
 
 
 @pytest.fixture(scope="session")
@@ -109,9 +137,10 @@ class Visit:
 def visit(browser, server, screenshots, request):
     opened = []
 
-    def make(viewport: dict = DESKTOP) -> Visit:
+    def make(viewport: dict = DESKTOP, on: str | None = None) -> Visit:
+        """A tab on `server`, or on the server at ``on`` (e.g. `keyed_server`)."""
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name.removeprefix("test_")).strip("-")
-        tab = Visit(browser, server, screenshots, name, viewport)
+        tab = Visit(browser, on or server, screenshots, name, viewport)
         opened.append(tab)
         return tab
 

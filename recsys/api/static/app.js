@@ -4,16 +4,18 @@
 // and / (users). Links and forms navigate normally, so the back button and bookmarks work.
 // Every request goes through api(); a failure shows as a message, never a blank page.
 //
-// Writing ratings (the live-service feedback API, POST /v1/users/{id}/ratings) plugs in at
-// two places: a row's actions (the `actions` argument of movieRow) and UserView.refresh(),
-// which reloads the user's lists. api() already sends a JSON body and a bearer key.
+// Ratings are written through the feedback API (POST /v1/users/{id}/ratings, DELETE
+// …/ratings/{movie_id}) with the API key the visitor typed in: it is kept in this tab's
+// sessionStorage only, sent as a bearer header, never put in a URL. After a write the user's
+// lists re-load, and the service folds the new rating in.
 "use strict";
 
 // -- talking to the API ------------------------------------------------------------------
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, detail) {
     super(message);
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -43,7 +45,7 @@ async function api(path, { method = "GET", body, key } = {}) {
   }
   if (!response.ok) {
     const text = payload && payload.detail !== undefined ? detailText(payload.detail) : response.statusText;
-    throw new ApiError(response.status, text || `HTTP ${response.status}`);
+    throw new ApiError(response.status, text || `HTTP ${response.status}`, payload && payload.detail);
   }
   return payload;
 }
@@ -60,6 +62,144 @@ const path = {
   user: (id) => `/v1/users/${encodeURIComponent(id)}`,
   movie: (id) => `/v1/movies/${encodeURIComponent(id)}`,
 };
+
+// -- the API key and writing ratings -----------------------------------------------------
+const KEY_ITEM = "recsys.apiKey";
+const USER_ITEM = "recsys.lastUser";
+
+function remembered(name) {
+  try {
+    return sessionStorage.getItem(name) || "";
+  } catch (error) {
+    return ""; // storage switched off: nothing is remembered
+  }
+}
+
+function remember(name, value) {
+  try {
+    if (value) sessionStorage.setItem(name, value);
+    else sessionStorage.removeItem(name);
+  } catch (error) {
+    showMessage("This browser keeps nothing for the page (sessionStorage is off); the key lasts until you leave.");
+  }
+}
+
+const apiKey = {
+  value: remembered(KEY_ITEM),
+  set(key) {
+    this.value = key;
+    remember(KEY_ITEM, key);
+  },
+  forget() {
+    this.value = "";
+    remember(KEY_ITEM, "");
+  },
+};
+
+// The values a rating can take: the model's scale (/v1/model), else the half-star 0.5..5.
+let scaleValues;
+function ratingValues() {
+  scaleValues ??= api("/v1/model")
+    .then((info) => info.scale)
+    .catch(() => null)
+    .then((scale) => {
+      const low = Number(scale?.low ?? 0.5);
+      const high = Number(scale?.high ?? 5);
+      const step = Number(scale?.step ?? 0.5);
+      if (!(low <= high && step > 0)) return halfStars();
+      const values = [];
+      for (let k = 0; low + k * step <= high + 1e-9; k++) values.push(Math.round((low + k * step) * 100) / 100);
+      return values;
+    });
+  return scaleValues;
+}
+const halfStars = () => Array.from({ length: 10 }, (_, k) => (k + 1) / 2);
+
+// What a failed write says, by status: the service's own words, with what to do about it.
+function writeFailure(error) {
+  const what = error.message || String(error);
+  if (error.status === 0) return `Not saved: ${what}`;
+  if (error.status === 401) return `Not saved: ${what} (HTTP 401). Check the API key above.`;
+  if (error.status === 403) return `Not saved: ${what} (HTTP 403)`;
+  if (error.status === 413) return `Not saved: too much at once: ${what} (HTTP 413)`;
+  if (error.status === 422 && Array.isArray(error.detail)) {
+    return `Not saved (HTTP 422): ${error.detail.map((d) => d.msg).join("; ")}`;
+  }
+  return `Not saved: ${what} (HTTP ${error.status})`;
+}
+
+class NoKey extends Error {}
+
+async function write(path, options) {
+  if (!apiKey.value) throw new NoKey("Enter the API key above to rate: writes need the service's RECSYS_API_KEY.");
+  return api(path, { ...options, key: apiKey.value });
+}
+
+const rate = (user, movie, rating) =>
+  write(`${path.user(user)}/ratings`, { method: "POST", body: { ratings: [{ movie_id: movie, rating }] } });
+const unrate = (user, movie) =>
+  write(`${path.user(user)}/ratings/${encodeURIComponent(movie)}`, { method: "DELETE" });
+
+// Shows a write's outcome inside `where` (a list entry, a form): one message at a time.
+function report(where, error) {
+  where.querySelector(":scope > .write-error")?.remove();
+  if (!error) return;
+  const text = error instanceof NoKey ? error.message : writeFailure(error);
+  where.append(el("p", { class: "error write-error", role: "alert" }, text));
+  if (error instanceof NoKey) document.getElementById("api-key")?.focus();
+}
+
+// A rating picker and its button; submit(value) writes it and may throw.
+function rateForm(title, submit) {
+  const select = el("select", { "aria-label": `Your rating of ${title}`, required: true },
+    el("option", { value: "", disabled: true, selected: true }, "Rate…"));
+  ratingValues().then((values) => select.append(...values.map((v) => el("option", { value: v }, `★ ${v}`))));
+  const button = el("button", { type: "submit" }, "Rate");
+  const form = el("form", { class: "rate", "aria-label": `Rate ${title}` }, select, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    try {
+      await submit(Number(select.value));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+// The key field: a password input while no key is set; "Forget key" once it is.
+function keyBar() {
+  const bar = document.getElementById("key");
+  if (!bar) return;
+  if (apiKey.value) {
+    const forget = el("button", { class: "plain", type: "button" }, "Forget key");
+    forget.addEventListener("click", () => {
+      apiKey.forget();
+      keyBar();
+    });
+    bar.replaceChildren(el("span", { class: "muted" }, "API key set for this tab: you can rate movies."), " ", forget);
+    return;
+  }
+  // No name on the input: even a form sent without this script puts no key in a URL.
+  const input = el("input", { id: "api-key", type: "password", autocomplete: "off", placeholder: "to rate movies", required: true });
+  const form = el(
+    "form",
+    { class: "key", method: "post", action: "/" },
+    el("label", { for: "api-key" }, "API key"),
+    input,
+    el("button", { type: "submit" }, "Use key"),
+    el("span", { class: "meta" }, "kept in this tab only"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = input.value.trim();
+    if (!key) return;
+    apiKey.set(key);
+    keyBar();
+  });
+  bar.replaceChildren(form);
+}
 
 // -- building the page -------------------------------------------------------------------
 function el(tag, attributes = {}, ...children) {
@@ -223,32 +363,121 @@ class UserView {
 
   async render() {
     document.title = `recsys · user ${this.id}`;
-    const first = await api(`${path.user(this.id)}/history?n=1`); // 404 for an unknown user
-    this.total = first.total;
+    await this.count(); // a user the model does not know may still be new: see newUser()
+    remember(USER_ITEM, this.id);
+    this.heading = el("h1");
+    this.notice = el("p", { class: "notice", role: "status", hidden: true });
     this.node = el("div");
-    this.refresh();
-    return [
-      el("h1", {}, `User ${this.id} `, el("span", { class: "muted" }, `· ${number.format(this.total)} ratings`)),
-      this.node,
-    ];
+    this.show();
+    return [this.heading, this.notice, this.node];
   }
 
-  // Reload the user's lists (after a rating is written, say).
-  refresh() {
+  // The number of ratings (0: a user id with none yet, which rating creates).
+  async count() {
+    try {
+      this.total = (await api(`${path.user(this.id)}/history?n=1`)).total;
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      this.unknown = error.message; // "unknown user '…'"
+      this.total = 0;
+    }
+  }
+
+  show() {
     this.rated = null;
+    this.heading.replaceChildren(`User ${this.id} `, el("span", { class: "muted" }, `· ${number.format(this.total)} ${this.total === 1 ? "rating" : "ratings"}`));
     this.node.replaceChildren(
-      el("div", { class: "grid" }, this.recommendations(), this.history()),
+      this.total
+        ? el("div", { class: "grid" }, this.recommendations(), this.history())
+        : el("div", { class: "grid" }, this.newUser(), this.popular()),
+    );
+  }
+
+  // Reload the user's lists after a rating is written or removed.
+  async refresh(notice) {
+    try {
+      await this.count();
+    } catch (error) {
+      return showMessage(error.message);
+    }
+    this.show();
+    this.notice.textContent = notice;
+    this.notice.hidden = !notice;
+  }
+
+  async rate(item, rating, where) {
+    report(where);
+    try {
+      await rate(this.id, item.id, rating);
+    } catch (error) {
+      return report(where, error);
+    }
+    await this.refresh(`Stored your rating ★ ${rating} of “${cleanTitle(item)}”. The lists below are re-loaded with it folded in.`);
+  }
+
+  async unrate(item, where) {
+    report(where);
+    try {
+      await unrate(this.id, item.id);
+    } catch (error) {
+      return report(where, error);
+    }
+    await this.refresh(`Removed your rating of “${cleanTitle(item)}”. The lists below are re-loaded without it.`);
+  }
+
+  rateAction(item) {
+    return rateForm(cleanTitle(item), (rating) => this.rate(item, rating, this.rowOf(item)));
+  }
+
+  rowOf(item) {
+    return this.node.querySelector(`li[data-movie="${CSS.escape(String(item.id))}"]`) || this.node;
+  }
+
+  newUser() {
+    return el(
+      "section",
+      { class: "panel", id: "new-user" },
+      el("h2", {}, "New user"),
+      el("p", {}, `${this.unknown || `unknown user '${this.id}'`}: the model has no ratings from this id yet.`),
+      el("p", { class: "muted" }, "Rate a few movies (with the API key entered above) and recommendations follow at once."),
+      el("p", {}, el("a", { href: "/" }, "Back to the list of users")),
+    );
+  }
+
+  popular() {
+    return panel("Popular movies to rate", () =>
+      pagedList(
+        (offset) => api(`/v1/movies/popular?${query({ n: 20, offset })}`),
+        (item) => movieRow(item, { score: `${number.format(item.score)} ratings`, actions: [this.rateAction(item)] }),
+        "no movies",
+      ),
     );
   }
 
   recommendations() {
-    return panel("Recommended", () =>
-      pagedList(
-        (offset) => api(`${path.user(this.id)}/recommendations?${query({ n: 20, offset })}`),
+    const note = el("p", { class: "muted list-note", hidden: true });
+    return panel("Recommended", async () => {
+      const content = await pagedList(
+        async (offset) => {
+          const page = await api(`${path.user(this.id)}/recommendations?${query({ n: 20, offset })}`);
+          if (offset === 0) this.describe(page, note);
+          return page;
+        },
         (item) => this.recommendationRow(item),
         "nothing to recommend",
-      ),
-    );
+      );
+      return [note, ...[content].flat()];
+    });
+  }
+
+  // Says when a list uses ratings stored after training, or is the popular fallback.
+  describe(page, note) {
+    const says = [];
+    if (page.folded_in) says.push("Folded in: this list uses ratings stored after the model was trained.");
+    if (page.fallback) says.push("Popular movies: the model cannot rank movies for this user.");
+    note.textContent = says.join(" ");
+    note.hidden = !says.length;
+    note.classList.toggle("folded", Boolean(page.folded_in));
   }
 
   recommendationRow(item) {
@@ -262,7 +491,7 @@ class UserView {
     });
     return movieRow(item, {
       score: el("span", { title: "predicted rating" }, `predicted ${item.score.toFixed(2)}`),
-      actions: [button],
+      actions: [button, this.rateAction(item)],
       details,
     });
   }
@@ -313,10 +542,28 @@ class UserView {
     return panel("Rated", () =>
       pagedList(
         (offset) => api(`${path.user(this.id)}/history?${query({ n: 20, offset })}`),
-        (item) => movieRow(item, { score: el("span", {}, stars(item.rating), el("span", { class: "meta" }, ` ${day(item.timestamp)}`)) }),
+        (item) => this.historyRow(item),
         "no ratings",
       ),
     );
+  }
+
+  // A stored rating (written after training) can be removed; training ratings stay.
+  historyRow(item) {
+    const actions = [];
+    if (item.stored) {
+      const remove = el("button", { class: "plain", type: "button", "aria-label": `Remove your rating of ${cleanTitle(item)}` }, "Remove");
+      remove.addEventListener("click", async () => {
+        remove.disabled = true;
+        await this.unrate(item, this.rowOf(item));
+        remove.disabled = false;
+      });
+      actions.push(el("span", { class: "tag", title: "stored after the model was trained" }, "stored"), remove);
+    }
+    return movieRow(item, {
+      score: el("span", {}, stars(item.rating), el("span", { class: "meta" }, ` ${day(item.timestamp)}`)),
+      actions,
+    });
   }
 }
 
@@ -357,7 +604,7 @@ async function movieView(id) {
     el(
       "div",
       { class: "grid" },
-      el("section", { class: "panel" }, el("h2", {}, "Details"), definitionList(facts)),
+      el("section", { class: "panel" }, el("h2", {}, "Details"), definitionList(facts), movie.recommendable && rateAsUser(movie)),
       movie.recommendable
         ? panel("Similar movies", () =>
             pagedList(
@@ -369,6 +616,30 @@ async function movieView(id) {
         : el("section", { class: "panel" }, el("h2", {}, "Similar movies"), el("p", { class: "muted" }, "This movie has no ratings in the training data, so the model cannot compare it.")),
     ),
   ];
+}
+
+// On a movie's page: rate it as a user (the last user opened in this tab, or any id).
+function rateAsUser(movie) {
+  const input = el("input", { id: "rate-user", value: remembered(USER_ITEM), placeholder: "e.g. 1", required: true, autocomplete: "off", inputmode: "numeric" });
+  const done = el("p", { class: "notice", role: "status", hidden: true });
+  const box = el("div", { class: "rate-as" }, el("h3", {}, "Rate this movie"),
+    el("label", { for: "rate-user", class: "muted" }, "as user id"), " ", input);
+  const form = rateForm(cleanTitle(movie), async (rating) => {
+    report(box);
+    done.hidden = true;
+    const user = input.value.trim();
+    if (!user) return input.focus();
+    try {
+      await rate(user, movie.id, rating);
+    } catch (error) {
+      return report(box, error);
+    }
+    remember(USER_ITEM, user);
+    done.replaceChildren(`Stored: user ${user} rated it ★ ${rating}. `, link.user(user, `See user ${user}'s recommendations`));
+    done.hidden = false;
+  });
+  box.append(form, done);
+  return box;
 }
 
 function definitionList(pairs) {
@@ -434,6 +705,7 @@ window.addEventListener("error", (event) => showMessage(`Something went wrong on
 window.addEventListener("unhandledrejection", (event) => showMessage(`Something went wrong on this page: ${event.reason}`));
 
 document.addEventListener("DOMContentLoaded", async () => {
+  keyBar();
   const target = document.getElementById("view");
   try {
     target.replaceChildren(...[await render()].flat().filter(Boolean));
