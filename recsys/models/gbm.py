@@ -15,6 +15,7 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.distributed import current_engine
 from recsys.features.builder import (
     BLEND_FEATURES,
     SEED_FEATURES,
@@ -97,6 +98,8 @@ class GBMSeed(_Boosted):
 
     def _fit(self, history: Interactions, data: Dataset) -> None:
         self._remember(history, data)
+        if (engine := current_engine()) is not None:  # recsys --cluster (recsys.distributed)
+            return engine.fit_seed(self, history, data)
         # SPEC §3: a training target's features come from the history without that target;
         # both definitions leave the target's own rating out, so the full history serves.
         features = self._features(history.user, history.item)
@@ -105,6 +108,8 @@ class GBMSeed(_Boosted):
         self.feature_names_ = SEED_FEATURES
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
+        if (engine := current_engine()) is not None and engine.distributes(len(user)):
+            return engine.predict(self, user, item, timestamps)
         return self.regressor_.raw(self._features(user, item))
 
     def _fold(self, ratings):
@@ -182,6 +187,8 @@ class GBMBlend(_Boosted):
 
     def _fit(self, history: Interactions, data: Dataset) -> None:
         self._remember(history, data)
+        if (engine := current_engine()) is not None:  # recsys --cluster (recsys.distributed)
+            return engine.fit_blend(self, history, data)
         fold = np.random.default_rng(self.random_state).integers(0, self.folds, len(history))
         features = np.empty((len(history), len(BLEND_FEATURES) + len(self.base_models)), np.float32)
         for f in range(self.folds):
@@ -199,6 +206,8 @@ class GBMBlend(_Boosted):
         self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
+        if (engine := current_engine()) is not None and engine.distributes(len(user)):
+            return engine.predict(self, user, item, timestamps)
         features = self._features(self.history_, self.base_models_, user, item, timestamps)
         return self.regressor_.raw(features)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.distributed import current_engine
 from recsys.models.base import Recommender, top_n
 from recsys.progress import advance
 
@@ -71,7 +72,10 @@ class MatrixFactorization(Recommender):
         user, item, rating, cells = _grid(history, rng)
         hyper = (np.float32(self.learning_rate), np.float32(self.regularization),
                  np.float32(self.bias_regularization))  # fmt: skip
-        for _ in range(self.epochs):
+        if (engine := current_engine()) is not None:  # recsys --cluster: cells as tasks
+            engine.sgd(self, user, item, rating, cells, rng, mean, user_factors, item_factors,
+                       user_bias, item_bias, hyper)  # fmt: skip
+        for _ in range(self.epochs if engine is None else 0):
             rounds = rng.permutation(BLOCKS)
             _epoch(user, item, rating, cells, rounds, mean, user_factors, item_factors,
                    user_bias, item_bias, *hyper)  # fmt: skip

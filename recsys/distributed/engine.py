@@ -1,0 +1,283 @@
+"""The Dask side of `recsys.distributed`: connecting, scattering, blocks of targets as tasks,
+LightGBM's Dask estimator for the trees, and the blocked SGD's cells as tasks."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.distributed import tasks
+from recsys.distributed.boosting import first_trees, forest_from_lightgbm, stopping_iteration
+from recsys.errors import ConfigError
+from recsys.progress import advance
+
+log = logging.getLogger(__name__)
+
+#: A worker process of ``local:N`` runs one task at a time on one thread: compiled kernels
+#: and BLAS use that thread only, so N workers use N cores.
+SINGLE_THREAD = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                 "MKL_NUM_THREADS": "1"}  # fmt: skip
+VALIDATION_FRACTION = 0.1  # scikit-learn's early stopping holds out this share of targets
+#: The early-stopping patience each boosted model gives scikit-learn (`recsys.models.gbm`).
+N_ITER_NO_CHANGE = {"gbm-seed": 10, "gbm": 30}
+
+
+@contextmanager
+def connect(address: str) -> Iterator:
+    """A `distributed.Client` of the scheduler at ``address``, or of a new ``local:N``
+    cluster (N single-threaded worker processes), closed on the way out."""
+    from recsys.distributed import check_address
+
+    check_address(address)
+    import dask
+    from distributed import Client, LocalCluster
+
+    if address.startswith("local:"):
+        n = int(address.removeprefix("local:"))
+        # Set before the worker processes start (Nanny's ``env`` is applied later, after
+        # numba may have read it).
+        env = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in SINGLE_THREAD.items()}
+        with (
+            dask.config.set(env),
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as local,
+            Client(local) as client,
+        ):
+            log.info("started a local Dask cluster of %d worker processes", n)
+            yield client
+        return
+    try:
+        client = Client(address, timeout="30s")
+    except OSError as error:
+        raise ConfigError(f"--cluster {address}: no Dask scheduler answers ({error})") from None
+    with client:
+        log.info("connected to the Dask scheduler at %s (%d workers)", address,
+                 len(client.scheduler_info()["workers"]))  # fmt: skip
+        yield client
+
+
+class Engine:
+    """Runs the distributed paths of the models on one client."""
+
+    #: Fewer pairs than this are scored on the client (a page of recommendations, a fold-in).
+    min_distributed = 20_000
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self._fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info()["workers"])
+
+    def broadcast(self, value):
+        """``value`` sent once to every worker; a future the tasks take as an argument."""
+        return self.client.scatter([value], broadcast=True, hash=False)[0]  # one value
+
+    def _put(self, value, worker: str | None = None):
+        """``value`` (a tuple too, as one value) on one worker."""
+        return self.client.scatter([value], workers=worker and [worker], hash=False)[0]
+
+    def blocks(self, rows: np.ndarray) -> list[np.ndarray]:
+        """``rows`` in consecutive blocks: a few per worker, each big enough to outweigh the
+        cost of a task."""
+        n_blocks = max(1, min(4 * len(self.workers), -(-len(rows) // 5_000)))
+        return [b for b in np.array_split(rows, n_blocks) if len(b)]
+
+    def distributes(self, n_pairs: int) -> bool:
+        return n_pairs >= self.min_distributed
+
+    @staticmethod
+    def _shell(model, *strip: str):
+        """A copy of the model without its large state (put back on the workers)."""
+        shell = copy.copy(model)
+        for key in ("history_", "seen_indptr_", "seen_items_", "_history_biases", *strip):
+            if hasattr(shell, key):
+                setattr(shell, key, None)
+        return shell
+
+    @staticmethod
+    def _light(data: Dataset) -> Dataset:
+        """The data set as the base models read it (scale, catalogue, fingerprint): one
+        rating row stands for the ratings, which the workers get as the history instead."""
+        light = data.with_ratings(data.ratings.iloc[:1])
+        light.__dict__["fingerprint"] = data.fingerprint  # the cached_property's slot
+        return light
+
+    # -- the boosted models ------------------------------------------------------------------
+    def fit_seed(self, model, history: Interactions, data: Dataset) -> None:
+        """`GBMSeed._fit` on the cluster: its features over blocks of training targets."""
+        from recsys.features.builder import SEED_FEATURES
+
+        submit = self.client.submit
+        shell = self._shell(model)
+        history_f = self.broadcast(history)
+        train, valid = self._validation(model.random_state, np.arange(len(history)))
+        parts = {
+            name: [(submit(tasks.seed_block, shell, history_f, b, pure=False), len(b))
+                   for b in self.blocks(rows)]
+            for name, rows in (("train", train), ("valid", valid))
+        }  # fmt: skip
+        model.regressor_ = self._boost(model, parts, len(SEED_FEATURES))
+        model.feature_names_ = SEED_FEATURES
+        self._fitted[model] = {"history_": history_f}
+
+    def fit_blend(self, model, history: Interactions, data: Dataset) -> None:
+        """`GBMBlend._fit` on the cluster: per fold, the base models fitted on the other folds
+        and the fold's features over blocks of its targets; the final bases beside them."""
+        from recsys.features.builder import BLEND_FEATURES
+
+        submit = self.client.submit
+        shell = self._shell(model, "base_models_")
+        history_f, data_f = self.broadcast(history), self.broadcast(self._light(data))
+        fold = np.random.default_rng(model.random_state).integers(0, model.folds, len(history))
+        fold_f = self.broadcast(fold)
+        train, valid = self._validation(model.random_state, np.arange(len(history)))
+        parts: dict[str, list] = {"train": [], "valid": []}
+        for f in range(model.folds):
+            rest = submit(tasks.fold_history, history_f, fold_f, f, pure=False)
+            bases = submit(tasks.fit_bases, shell, data_f, rest, pure=False)
+            biases = submit(tasks.history_biases, shell, rest, pure=False)
+            for name, rows in (("train", train), ("valid", valid)):
+                for b in self.blocks(rows[fold[rows] == f]):
+                    block = submit(tasks.blend_block, shell, rest, biases, bases, history_f, b,
+                                   pure=False)  # fmt: skip
+                    parts[name].append((block, len(b)))
+        bases_f = submit(tasks.fit_bases, shell, data_f, history_f, pure=False)
+        biases_f = submit(tasks.history_biases, shell, history_f, pure=False)
+        width = len(BLEND_FEATURES) + len(model.base_models)
+        model.regressor_ = self._boost(model, parts, width)
+        model.base_models_ = bases_f.result()
+        model._history_biases = biases_f.result()
+        model.feature_names_ = [*BLEND_FEATURES, *model.base_models]
+        self._fitted[model] = {"history_": history_f, "base_models_": bases_f,
+                               "_history_biases": biases_f}  # fmt: skip
+
+    @staticmethod
+    def _validation(random_state: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training and held-out targets for early stopping (a seeded 10 %)."""
+        held = np.random.default_rng([random_state, 1]).random(len(rows)) < VALIDATION_FRACTION
+        return rows[~held], rows[held]
+
+    def _boost(self, model, parts: dict[str, list], width: int):
+        """LightGBM's Dask estimator on the training blocks (features, rating last), then as
+        many trees as scikit-learn's early stopping would keep on the held-out blocks."""
+        import dask.array as da
+        import lightgbm
+
+        blocks = [da.from_delayed(f, (n, width + 1), np.float32) for f, n in parts["train"]]
+        train = da.concatenate(blocks)
+        regressor = lightgbm.DaskLGBMRegressor(
+            client=self.client, n_estimators=model.max_iter, learning_rate=model.learning_rate,
+            num_leaves=model.max_leaf_nodes, min_child_samples=model.min_samples_leaf,
+            reg_lambda=model.l2_regularization, min_child_weight=1e-3, max_bin=255,
+            random_state=model.random_state, deterministic=True, force_col_wise=True,
+            verbose=-1,
+        )  # fmt: skip
+        regressor.fit(train[:, :width], train[:, width])
+        forest = forest_from_lightgbm(regressor.booster_, width)
+        advance(f"{model.name} trees", forest.n_trees, forest.n_trees)
+        if not parts["valid"]:
+            return forest
+        start = float(train[:, width].mean().compute())
+        forest_f = self.broadcast(forest)
+        errors = [self.client.submit(tasks.staged_error, forest_f, f, start, pure=False)
+                  for f, _ in parts["valid"]]  # fmt: skip
+        n_valid = sum(n for _, n in parts["valid"])
+        loss = 0.5 * np.sum(self.client.gather(errors), axis=0) / n_valid
+        keep = stopping_iteration(loss, N_ITER_NO_CHANGE.get(model.name, 10))
+        log.info("%s: LightGBM on %d workers, %d of %d trees kept by early stopping",
+                 model.name, len(self.workers), keep, forest.n_trees)  # fmt: skip
+        return first_trees(forest, max(keep, 1))
+
+    def predict(self, model, user: np.ndarray, item: np.ndarray, timestamps: np.ndarray):
+        """``model._predict`` over blocks of pairs on the workers, in order."""
+        state = self._fitted.get(model)
+        if state is None:  # fitted elsewhere: its large state goes out once
+            keys = ("history_", "base_models_", "_history_biases")
+            state = {k: self.broadcast(getattr(model, k)) for k in keys if hasattr(model, k)}
+            self._fitted[model] = state
+        if "replicas" not in state:
+            shell = self._shell(model, "base_models_")
+            large = {k: v for k, v in state.items() if k != "replicas"}
+            state["replicas"] = [
+                self.client.submit(tasks.with_state, shell, workers=[w], pure=False, **large)
+                for w in self.workers
+            ]  # fmt: skip
+        replicas = state["replicas"]
+        blocks = self.blocks(np.arange(len(user)))
+        submit, predict = self.client.submit, tasks.predict_block
+        futures = [
+            submit(predict, replicas[k % len(replicas)], user[b], item[b], timestamps[b])
+            for k, b in enumerate(blocks)
+        ]
+        return np.concatenate(self.client.gather(futures))
+
+    # -- factorisation -------------------------------------------------------------------------
+    def sgd(self, model, user, item, rating, cells, rng, mean, P, Q, b_u, b_i, hyper) -> None:
+        """`mf`'s epochs on the cluster, updating ``P``, ``Q``, ``b_u``, ``b_i`` in place.
+
+        The grid is `mf._grid`'s: user blocks are the grid's rows, movie blocks its columns.
+        User block b lives on worker b mod W with its cells' ratings (sent once); round s runs
+        cell (b, (b + s) mod B) of every b, each cell a task reading the results that last
+        touched its two blocks, so the rounds run in `mf`'s order and each cell's ratings in
+        its order: the factors are those of one machine. The whole schedule is submitted at
+        once; the dependencies keep it in order.
+        """
+        from recsys.models.mf import BLOCKS as B
+
+        client, workers = self.client, self.workers
+        owner = [workers[b % len(workers)] for b in range(B)]
+        bounds = cells.reshape(-1)
+        row_users, col_items, cell_data = [], [], {}
+        for b in range(B):
+            row = slice(bounds[b * B], bounds[(b + 1) * B])
+            row_users.append(np.unique(user[row]))
+        for c in range(B):
+            parts = [item[bounds[b * B + c] : bounds[b * B + c + 1]] for b in range(B)]
+            col_items.append(np.unique(np.concatenate(parts)))
+        for b in range(B):
+            for c in range(B):
+                span = slice(bounds[b * B + c], bounds[b * B + c + 1])
+                local = (b, np.searchsorted(row_users[b], user[span]).astype(np.int32),
+                         np.searchsorted(col_items[c], item[span]).astype(np.int32),
+                         rating[span])  # fmt: skip
+                cell_data[b, c] = self._put(local, owner[b])
+        last_user = [self._put((P[u], b_u[u], None, None), owner[b])
+                     for b, u in enumerate(row_users)]  # fmt: skip
+        last_item = [self._put((None, None, Q[i], b_i[i])) for i in col_items]
+        previous: list = []  # the cells of the epoch before: held only to report it done
+        for _ in range(model.epochs):
+            done = []
+            for s in rng.permutation(B):  # the draws `mf` makes, in its order
+                for b in range(B):
+                    c = (b + s) % B
+                    cell = client.submit(tasks.sgd_cell, last_user[b], last_item[c],
+                                         cell_data[b, c], int(s), mean, *hyper,
+                                         workers=[owner[b]], pure=False)  # fmt: skip
+                    last_user[b] = last_item[c] = cell
+                    done.append(cell)
+            self._epoch_done(previous, len(rating), model.epochs)
+            previous = done
+        self._epoch_done(previous, len(rating), model.epochs)
+        for b, result in enumerate(client.gather(last_user)):
+            P[row_users[b]], b_u[row_users[b]] = result[0], result[1]
+        for c, result in enumerate(client.gather(last_item)):
+            Q[col_items[c]], b_i[col_items[c]] = result[2], result[3]
+
+    @staticmethod
+    def _epoch_done(cells: list, n_ratings: int, epochs: int) -> None:
+        from distributed import wait
+
+        if cells:
+            wait(cells)
+            advance("mf epochs (ratings)", n_ratings, epochs * n_ratings)

@@ -1,0 +1,73 @@
+"""What runs on the workers: plain functions of plain data (models, histories, arrays), each
+calling the models' own code, so a cluster computes what one machine computes."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from recsys.data.interactions import Interactions
+from recsys.models.mf import BLOCKS, _epoch
+
+
+def with_state(shell, **state):
+    """A copy of a model's stripped shell with its large state put back (on the worker)."""
+    model = copy.copy(shell)
+    for key, value in state.items():
+        setattr(model, key, value)
+    return model
+
+
+def fold_history(history: Interactions, fold: np.ndarray, f: int) -> Interactions:
+    """The training ratings outside fold ``f`` (what the blend's fold-``f`` bases learn from)."""
+    return history.subset(fold != f)
+
+
+def fit_bases(shell, data, history: Interactions) -> dict:
+    return shell._fit_bases(data, history)
+
+
+def history_biases(shell, history: Interactions):
+    """The damped biases the blend's activity features read, once per history."""
+    return with_state(shell, history_=history, _history_biases=None)._biases(history)
+
+
+def blend_block(shell, history, biases, bases, targets: Interactions, rows: np.ndarray):
+    """The blend's features (base predictions included) of targets ``rows``, from ``history``
+    and ``bases``; the target ratings in the last column."""
+    model = with_state(shell, history_=history, _history_biases=biases)
+    user, item = targets.user[rows], targets.item[rows]
+    features = model._features(history, bases, user, item, targets.timestamp[rows])
+    return np.column_stack([features, targets.rating[rows]]).astype(np.float32)
+
+
+def seed_block(shell, history: Interactions, rows: np.ndarray):
+    """The seed model's five features of training targets ``rows``, the rating last."""
+    model = with_state(shell, history_=history)
+    features = model._features(history.user[rows], history.item[rows])
+    return np.column_stack([features, history.rating[rows]]).astype(np.float32)
+
+
+def predict_block(model, user: np.ndarray, item: np.ndarray, timestamps: np.ndarray):
+    return model._predict(user, item, timestamps)
+
+
+def staged_error(forest, block: np.ndarray, start: float) -> np.ndarray:
+    from recsys.distributed.boosting import staged_squared_error
+
+    return staged_squared_error(forest, block[:, :-1], block[:, -1], start)
+
+
+def sgd_cell(user_state, item_state, cell, s: int, mean, lr, reg, reg_bias):
+    """One cell (b, (b + s) mod BLOCKS) of the blocked SGD, through `mf._epoch` itself:
+    ``user_state`` and ``item_state`` are the results that last updated this cell's user and
+    movie blocks, (P_b, b_u, Q_c, b_i) with local indices; the cell's ratings are
+    ``cell = (b, local users, local items, ratings)``. Returns the four blocks updated."""
+    b, user, item, rating = cell
+    P, b_u = (a.copy() for a in user_state[:2])
+    Q, b_i = (a.copy() for a in item_state[2:])
+    bounds = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
+    bounds[b * BLOCKS + (b + s) % BLOCKS + 1 :] = len(rating)  # only this cell holds ratings
+    _epoch(user, item, rating, bounds, np.array([s]), mean, P, Q, b_u, b_i, lr, reg, reg_bias)
+    return P, b_u, Q, b_i
