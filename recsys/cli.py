@@ -504,6 +504,22 @@ def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--last-k", type=int, default=9, help="user-last split: ratings held out")
 
 
+def _cluster_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run on a Dask cluster: a scheduler (tcp://host:8786), or local:N "
+                             "to start N worker processes here")  # fmt: skip
+
+
+def _on_cluster(args: argparse.Namespace):
+    """--cluster: the Dask engine for the command (recsys.distributed); dask is imported only
+    then."""
+    if getattr(args, "cluster", None) is None:
+        return contextlib.nullcontext()
+    from recsys.distributed import cluster
+
+    return cluster(args.cluster)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -565,6 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", metavar="DATABASE_URL",
                    help="also train on the ratings stored there (the latest wins): "
                         "sqlite:////PATH/feedback.sqlite3 or postgresql+psycopg://USER@HOST/DB")
+    _cluster_argument(p)
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="fit and score models on a split")
@@ -585,6 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ranking", action="store_true", help="skip the ranking metrics")
     p.add_argument("--relevant", type=float, default=4.0,
                    help="ranking: a test rating at least this is relevant (default 4)")
+    _cluster_argument(p)
     p.set_defaults(run=cmd_evaluate)
 
     p = commands.add_parser("tune", help="search a model's hyperparameters with Optuna")
@@ -613,6 +631,10 @@ def _precheck(args: argparse.Namespace) -> None:
         _model_names(args.model)
     if args.command == "evaluate":
         _check_sources(args)
+    if getattr(args, "cluster", None) is not None:
+        from recsys.distributed import check_address  # imports nothing
+
+        check_address(args.cluster)
     data = getattr(args, "data", None)
     if args.command != "serve" and data not in (None, "demo") and not Path(data).exists():
         raise DataError(data, "no such file or folder")
@@ -630,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         from recsys.progress import reporting
 
         bars = _ProgressBars()
-        with logging_redirect_tqdm(), reporting(bars):  # log lines above the bars, never inside
+        with logging_redirect_tqdm(), reporting(bars), _on_cluster(args):  # log lines above bars
             try:
                 args.run(args)
             finally:
