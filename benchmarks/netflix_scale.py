@@ -91,26 +91,61 @@ def mf(args) -> None:
           f"{epoch_s / als_s:.2f}")  # fmt: skip
 
 
-def _closest_rate(history, user, item, repeats: int) -> tuple[float, list[float]]:
+def _closest_rate(history, user, item, repeats: int, **kwargs):
+    """Median targets/s of closest_raters over repeats, the times, and targets per CPU-second."""
     from recsys.features.closest import closest_raters
 
-    closest_raters(history, user[:100], item[:100])  # compile
+    closest_raters(history, user[:100], item[:100], **kwargs)  # compile
     cpu = time.process_time()
-    seconds, times = _median_time(lambda: closest_raters(history, user, item), repeats)
+    seconds, times = _median_time(lambda: closest_raters(history, user, item, **kwargs), repeats)
     cpu_seconds = (time.process_time() - cpu) / repeats  # both threads' CPU seconds
     return len(user) / seconds, times, len(user) / cpu_seconds
 
 
+def _co_rater_visits(history, user) -> float:
+    """Σ over the distinct target users u of Σ_{i∈I_u} n_i: the co-rater visits of one sweep
+    per user, what the exact kernel's work grows with (a scan of R(m) per target comes on top)."""
+    csr_u = history.by_user
+    weights = history.by_item.counts[csr_u.indices].astype(np.float64)
+    per_user = np.bincount(csr_u.rows, weights, minlength=history.n_users)
+    return float(per_user[np.unique(user)].sum())
+
+
+def _pair_by_pair_reference(history, user, item, size: int, repeats: int) -> None:
+    """The exact kernel against pair-by-pair exact scoring of every rater of m (the capped
+    kernel with a cap above every movie's raters: |R(m)| pair walks a target) on the same
+    random subset of targets, in the same run; the two must agree."""
+    from recsys.features.closest import closest_raters
+
+    chosen = np.sort(np.random.default_rng(1).permutation(len(user))[:size])
+    user, item = user[chosen], item[chosen]
+    cap = int(history.by_item.counts.max()) + 1
+    exact = closest_raters(history, user, item)
+    brute = closest_raters(history, user, item, max_candidates=cap)
+    for name in ("raters", "ratings", "distances"):
+        np.testing.assert_array_equal(getattr(exact, name), getattr(brute, name))
+    rate, times, _ = _closest_rate(history, user, item, repeats)
+    ref_rate, ref_times, _ = _closest_rate(history, user, item, repeats, max_candidates=cap)
+    print(f"    reference on {len(user):,} of these targets (same results): exact kernel "
+          f"{rate:,.0f} targets/s {np.round(times, 2).tolist()}, pair-by-pair "
+          f"{ref_rate:,.0f} targets/s {np.round(ref_times, 2).tolist()}; ratio "
+          f"{rate / ref_rate:.1f}x")  # fmt: skip
+
+
 def closest(args) -> None:
-    """Exact closest raters: every period-one rating (left out of its own description) and
-    every period-two rating of the sample; a random share of the probe targets on 100 M."""
+    """Exact closest raters on the sample: every period-one rating (left out of its own
+    description) and every period-two rating; on the 100 M set the probe targets of a random
+    share of the users (--share). Each set beside pair-by-pair scoring of a subset."""
     from recsys.data.interactions import Interactions
     from recsys.data.loading import load
     from recsys.data.splits import make_splits
     from recsys.data.vocabulary import Vocabulary
 
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), "
+          f"{numba.get_num_threads()} numba threads")  # fmt: skip
     runs = [(args.sample, "temporal", 1.0)] + ([(args.full, "probe", args.share)] if args.full
                                                else [])  # fmt: skip
+    shares = {"period one (leave-one-out)": args.sample_share}
     for folder, split_name, share in runs:
         dataset = load(folder)
         ratings = dataset.ratings
@@ -118,8 +153,10 @@ def closest(args) -> None:
         users = Vocabulary(ratings["user_id"].to_numpy())
         items = Vocabulary(ratings["item_id"].to_numpy())
         history = Interactions.from_ratings(split.train, users, items)
+        del dataset, ratings
         test_user = users.index(split.test["user_id"].to_numpy())
         test_item = items.index(split.test["item_id"].to_numpy())
+        del split
         sets = {"period two" if split_name == "temporal" else "probe": (test_user, test_item)}
         if split_name == "temporal":
             sets["period one (leave-one-out)"] = (history.user, history.item)
@@ -127,15 +164,23 @@ def closest(args) -> None:
         print(f"closest on {folder} ({split_name}): history {len(history):,} ratings, "
               f"{history.n_users:,} users; sum of n_i^2 = {np.sum(counts**2):.3g}")  # fmt: skip
         for name, (user, item) in sets.items():
-            if share < 1:  # every target of a random share of the users
-                chosen = np.random.default_rng(0).random(history.n_users) < share
+            known = (user >= 0) & (item >= 0)
+            user, item = user[known], item[known]
+            set_share = shares.get(name, share)
+            if set_share < 1:  # every target of a random share of the users
+                chosen = np.random.default_rng(0).random(history.n_users) < set_share
                 keep = chosen[user]
                 user, item = user[keep], item[keep]
             rate, times, per_cpu = _closest_rate(history, user, item, args.repeats)
-            print(f"  {name}: {len(user):,} targets, median {statistics.median(times):.2f} s "
+            visits = _co_rater_visits(history, user)
+            label = f"{name} (users sampled at {set_share:.1%})" if set_share < 1 else name
+            print(f"  {label}: {len(user):,} targets, median {statistics.median(times):.2f} s "
                   f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s; {per_cpu:,.0f} per "
-                  f"CPU-second (x {numba.get_num_threads()} idle cores = "
-                  f"{numba.get_num_threads() * per_cpu:,.0f}/s)")  # fmt: skip
+                  f"CPU-second; {visits / len(user):,.0f} co-rater visits a target, "
+                  f"{visits * rate / len(user) / 1e6:,.0f} M visits/s")  # fmt: skip
+            size = args.reference_full if split_name == "probe" else args.reference
+            _pair_by_pair_reference(history, user, item, size, args.repeats)
+    print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")
 
 
 def pipeline(args) -> None:
@@ -172,6 +217,11 @@ def main() -> None:
     parser.add_argument("--full", type=Path)
     parser.add_argument("--share", type=float, default=0.01, help="closest on --full: share of "
                         "the users whose targets are timed")  # fmt: skip
+    parser.add_argument("--sample-share", type=float, default=1.0, help="closest: share of "
+                        "the sample's users whose period-one targets are timed")  # fmt: skip
+    parser.add_argument("--reference", type=int, default=1000, help="closest: targets scored "
+                        "pair by pair beside the exact kernel")  # fmt: skip
+    parser.add_argument("--reference-full", type=int, default=40, help="the same on --full")
     parser.add_argument("--fraction", type=float, default=0.1, help="mf: synthetic data size")
     parser.add_argument("--models", default="baseline,gbm-seed,gbm")
     parser.add_argument("--repeats", type=int, default=3)
