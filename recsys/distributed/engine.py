@@ -226,58 +226,48 @@ class Engine:
     def sgd(self, model, user, item, rating, cells, rng, mean, P, Q, b_u, b_i, hyper) -> None:
         """`mf`'s epochs on the cluster, updating ``P``, ``Q``, ``b_u``, ``b_i`` in place.
 
-        The grid is `mf._grid`'s: user blocks are the grid's rows, movie blocks its columns.
-        User block b lives on worker b mod W with its cells' ratings (sent once); round s runs
-        cell (b, (b + s) mod B) of every b, each cell a task reading the results that last
-        touched its two blocks, so the rounds run in `mf`'s order and each cell's ratings in
-        its order: the factors are those of one machine. The whole schedule is submitted at
-        once; the dependencies keep it in order.
+        The grid is `mf._grid`'s: user blocks are its rows, movie blocks its columns. Each
+        worker holds user blocks b ≡ w (mod W) with their cells' ratings in an actor
+        (`tasks.UserBlocks`), sent once; per round s the client sends each actor the movie
+        blocks of its cells (b, (b + s) mod B) and takes them back updated. The rounds run in
+        `mf`'s order and each cell's ratings in its order, so the factors are those of one
+        machine; only the movie blocks (movies ≪ users) travel, twice a round.
         """
         from recsys.models.mf import BLOCKS as B
 
         client, workers = self.client, self.workers
-        owner = [workers[b % len(workers)] for b in range(B)]
         bounds = cells.reshape(-1)
-        row_users, col_items, cell_data = [], [], {}
-        for b in range(B):
-            row = slice(bounds[b * B], bounds[(b + 1) * B])
-            row_users.append(np.unique(user[row]))
-        for c in range(B):
-            parts = [item[bounds[b * B + c] : bounds[b * B + c + 1]] for b in range(B)]
-            col_items.append(np.unique(np.concatenate(parts)))
-        for b in range(B):
-            for c in range(B):
-                span = slice(bounds[b * B + c], bounds[b * B + c + 1])
-                local = (b, np.searchsorted(row_users[b], user[span]).astype(np.int32),
-                         np.searchsorted(col_items[c], item[span]).astype(np.int32),
-                         rating[span])  # fmt: skip
-                cell_data[b, c] = self._put(local, owner[b])
-        last_user = [self._put((P[u], b_u[u], None, None), owner[b])
-                     for b, u in enumerate(row_users)]  # fmt: skip
-        last_item = [self._put((None, None, Q[i], b_i[i])) for i in col_items]
-        previous: list = []  # the cells of the epoch before: held only to report it done
+        row_users = [np.unique(user[bounds[b * B] : bounds[(b + 1) * B]]) for b in range(B)]
+        column = [[item[bounds[b * B + c] : bounds[b * B + c + 1]] for b in range(B)]
+                  for c in range(B)]  # fmt: skip
+        col_items = [np.unique(np.concatenate(parts)) for parts in column]
+        actors = []
+        for w, worker in enumerate(workers[:B]):
+            mine = range(w, B, min(len(workers), B))
+            blocks = {b: (P[row_users[b]], b_u[row_users[b]]) for b in mine}
+            local = {}
+            for b in mine:
+                for c in range(B):
+                    span = slice(bounds[b * B + c], bounds[b * B + c + 1])
+                    local[b, c] = (np.searchsorted(row_users[b], user[span]).astype(np.int32),
+                                   np.searchsorted(col_items[c], item[span]).astype(np.int32),
+                                   rating[span])  # fmt: skip
+            state = [self._put(v, worker) for v in (blocks, local)]
+            actor = client.submit(tasks.UserBlocks, *state, mean, *hyper, workers=[worker],
+                                  actor=True, pure=False)  # fmt: skip
+            actors.append((actor.result(), list(mine)))
+        movie_blocks = {c: (Q[i], b_i[i]) for c, i in enumerate(col_items)}
         for _ in range(model.epochs):
-            done = []
             for s in rng.permutation(B):  # the draws `mf` makes, in its order
-                for b in range(B):
-                    c = (b + s) % B
-                    cell = client.submit(tasks.sgd_cell, last_user[b], last_item[c],
-                                         cell_data[b, c], int(s), mean, *hyper,
-                                         workers=[owner[b]], pure=False)  # fmt: skip
-                    last_user[b] = last_item[c] = cell
-                    done.append(cell)
-            self._epoch_done(previous, len(rating), model.epochs)
-            previous = done
-        self._epoch_done(previous, len(rating), model.epochs)
-        for b, result in enumerate(client.gather(last_user)):
-            P[row_users[b]], b_u[row_users[b]] = result[0], result[1]
-        for c, result in enumerate(client.gather(last_item)):
-            Q[col_items[c]], b_i[col_items[c]] = result[2], result[3]
-
-    @staticmethod
-    def _epoch_done(cells: list, n_ratings: int, epochs: int) -> None:
-        from distributed import wait
-
-        if cells:
-            wait(cells)
-            advance("mf epochs (ratings)", n_ratings, epochs * n_ratings)
+                calls = [
+                    actor.round(int(s), {(b + s) % B: movie_blocks[(b + s) % B] for b in mine})
+                    for actor, mine in actors
+                ]
+                for call in calls:
+                    movie_blocks.update(call.result())
+            advance("mf epochs (ratings)", len(rating), model.epochs * len(rating))
+        for actor, _ in actors:
+            for b, (P_b, b_u_b) in actor.factors().result().items():
+                P[row_users[b]], b_u[row_users[b]] = P_b, b_u_b
+        for c, (Q_c, b_i_c) in movie_blocks.items():
+            Q[col_items[c]], b_i[col_items[c]] = Q_c, b_i_c

@@ -59,15 +59,31 @@ def staged_error(forest, block: np.ndarray, start: float) -> np.ndarray:
     return staged_squared_error(forest, block[:, :-1], block[:, -1], start)
 
 
-def sgd_cell(user_state, item_state, cell, s: int, mean, lr, reg, reg_bias):
-    """One cell (b, (b + s) mod BLOCKS) of the blocked SGD, through `mf._epoch` itself:
-    ``user_state`` and ``item_state`` are the results that last updated this cell's user and
-    movie blocks, (P_b, b_u, Q_c, b_i) with local indices; the cell's ratings are
-    ``cell = (b, local users, local items, ratings)``. Returns the four blocks updated."""
-    b, user, item, rating = cell
-    P, b_u = (a.copy() for a in user_state[:2])
-    Q, b_i = (a.copy() for a in item_state[2:])
-    bounds = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
-    bounds[b * BLOCKS + (b + s) % BLOCKS + 1 :] = len(rating)  # only this cell holds ratings
-    _epoch(user, item, rating, bounds, np.array([s]), mean, P, Q, b_u, b_i, lr, reg, reg_bias)
-    return P, b_u, Q, b_i
+class UserBlocks:
+    """A Dask actor: the blocked SGD's user blocks that live on one worker (their factors and
+    biases, local indices) and the ratings of their cells. `round` runs round s of the grid —
+    the cell (b, (b + s) mod BLOCKS) of each of its blocks b, in order of b — through
+    `mf._epoch` itself, on the movie blocks the client sends, and sends them back updated."""
+
+    def __init__(self, blocks: dict, cells: dict, mean, lr, reg, reg_bias) -> None:
+        self.blocks = {b: (P.copy(), b_u.copy()) for b, (P, b_u) in blocks.items()}
+        self.cells = cells  # (b, c) -> (local users, local items, ratings)
+        self.hyper = (mean, lr, reg, reg_bias)
+
+    def round(self, s: int, movie_blocks: dict) -> dict:
+        mean, lr, reg, reg_bias = self.hyper
+        out = {}
+        for b in sorted(self.blocks):
+            c = (b + s) % BLOCKS
+            P, b_u = self.blocks[b]
+            Q, b_i = (a.copy() for a in movie_blocks[c])
+            user, item, rating = self.cells[b, c]
+            bounds = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
+            bounds[b * BLOCKS + c + 1 :] = len(rating)  # only this cell holds ratings
+            _epoch(user, item, rating, bounds, np.array([s]), mean, P, Q, b_u, b_i, lr, reg,
+                   reg_bias)  # fmt: skip
+            out[c] = (Q, b_i)
+        return out
+
+    def factors(self) -> dict:
+        return self.blocks
