@@ -73,9 +73,11 @@ def test_a_known_users_new_ratings_change_their_list_and_rated_movies_leave_it(l
     after = live.get(f"/v1/users/{user}/recommendations", params={"n": 10}).json()
     assert after["folded_in"] is True
     assert not {m["id"] for m in after["items"]} & set(top)
-    rated = {m["id"]: m["rating"] for m in live.get(f"/v1/users/{user}/history",
-                                                   params={"n": 100}).json()["items"]}  # fmt: skip
+    history = live.get(f"/v1/users/{user}/history", params={"n": 100}).json()["items"]
+    rated = {m["id"]: m["rating"] for m in history}
     assert all(rated[m] == 1.0 for m in top)
+    stored = {m["id"] for m in history if m["stored"]}  # written over HTTP, not trained on
+    assert stored == set(top) and len(history) > len(top)
 
 
 def test_a_folded_in_list_is_kept_until_the_next_write_and_its_pages_are_the_live_ones(live):
