@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 # Small enough for CI's two cores, the same on both paths.
 PARAMS = {
-    "mf": {"n_factors": 16, "epochs": 20},
+    "mf": {"n_factors": 16, "epochs": 10},
     "gbm": {"base_models": ("baseline", "mf"), "folds": 3, "max_iter": 200},
 }
 
@@ -64,7 +64,7 @@ def test_cli_trains_on_a_cluster_into_a_plain_artifact(synthetic, tmp_path, caps
     folder, data, _ = synthetic
     out = tmp_path / "artifact"
     code = main(["-q", "train", "--data", str(folder), "--model", "gbm-seed", "--out", str(out),
-                 "--no-evaluate", "--cluster", "local:2", "--param", "max_iter=60"])  # fmt: skip
+                 "--no-evaluate", "--cluster", "local:1", "--param", "max_iter=60"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     model = load_model(out)  # arrays.npz read with allow_pickle=False
     assert model.regressor_.n_trees >= 1
