@@ -185,7 +185,8 @@ class Ranker(Recommender):
         learning_rate: float = 0.05,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 200,
-        l2_regularization: float = 1.0,
+        l2_regularization: float = 10.0,
+        ensemble: int = 3,
         precompute: int = 100,
         random_state: int = 0,
     ) -> None:
@@ -202,6 +203,7 @@ class Ranker(Recommender):
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
+        self.ensemble = ensemble
         self.precompute = precompute
         self.random_state = random_state
 
@@ -222,6 +224,7 @@ class Ranker(Recommender):
         self._require(0 < self.negative_fraction <= 1, "negative_fraction must be in (0, 1]")
         self._require(self.max_iter >= 1, "max_iter must be >= 1")
         self._require(self.learning_rate > 0, "learning_rate must be > 0")
+        self._require(self.ensemble >= 1, "ensemble must be >= 1")
         self._require(self.precompute >= 0, "precompute must be >= 0")
 
     def feature_names(self) -> list[str]:
@@ -247,18 +250,22 @@ class Ranker(Recommender):
             targets.append(y)
         X, y = np.concatenate(features), np.concatenate(targets)
         # Most candidates are negatives; a sample of them orders the pairs as well (dropping
-        # negatives at random shifts every pair's odds alike) at a fraction of the cost.
-        rng = np.random.default_rng(self.random_state)
-        keep = (y == 1) | (rng.random(len(y)) < self.negative_fraction)
-        X, y = X[keep], y[keep]
-        log.info("ranker: %d labelled pairs, %d positive", len(y), int(y.sum()))
-        classifier = HistGradientBoostingClassifier(
-            max_iter=self.max_iter, learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization, random_state=self.random_state,
-            early_stopping=True, n_iter_no_change=20, validation_fraction=0.1,
-        ).fit(X, y)  # fmt: skip
-        self.forest_ = Forest.from_sklearn(classifier)
+        # negatives at random shifts every pair's odds alike) at a fraction of the cost. Each
+        # of the ``ensemble`` classifiers sees its own sample and stopping split; their mean
+        # log-odds (one forest) varies less with the seed than any one of them.
+        forests = []
+        for member in range(self.ensemble):
+            seed = self.random_state + member
+            keep = (y == 1) | (np.random.default_rng(seed).random(len(y)) < self.negative_fraction)
+            log.info("ranker: %d labelled pairs, %d positive", int(keep.sum()), int(y.sum()))
+            classifier = HistGradientBoostingClassifier(
+                max_iter=self.max_iter, learning_rate=self.learning_rate,
+                max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization, random_state=seed,
+                early_stopping=True, n_iter_no_change=20, validation_fraction=0.1,
+            ).fit(X[keep], y[keep])  # fmt: skip
+            forests.append(Forest.from_sklearn(classifier))
+        self.forest_ = Forest.average(forests)
         self.feature_names_ = self.feature_names()
         final = self._stage(data, history)
         self.history_ = history

@@ -59,6 +59,35 @@ class Forest:
             n_features=np.asarray(int(model.n_features_in_), np.int64),
         )
 
+    @classmethod
+    def average(cls, forests: list[Forest]) -> Forest:
+        """One forest whose raw score is the mean of the forests' raw scores: every tree of
+        each, its leaf values divided by their number, and the mean of their baselines."""
+        if len(forests) == 1:
+            return forests[0]
+        k = len(forests)
+        starts = np.cumsum([0] + [len(f.feature) for f in forests[:-1]])
+        placed = list(zip(forests, starts, strict=True))
+
+        def children(f: Forest, side: np.ndarray, start: int) -> np.ndarray:
+            return np.where(f.is_leaf, -1, side + start).astype(np.int32)
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(f, name) for f in forests])
+
+        return cls(
+            feature=joined("feature"),
+            threshold=joined("threshold"),
+            missing_left=joined("missing_left"),
+            left=np.concatenate([children(f, f.left, s) for f, s in placed]),
+            right=np.concatenate([children(f, f.right, s) for f, s in placed]),
+            is_leaf=joined("is_leaf"),
+            value=joined("value") / k,
+            roots=np.concatenate([f.roots + s for f, s in placed]),
+            baseline=np.asarray(np.mean([float(f.baseline) for f in forests])),
+            n_features=forests[0].n_features,
+        )
+
     @property
     def n_trees(self) -> int:
         return len(self.roots)

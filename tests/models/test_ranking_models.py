@@ -148,6 +148,20 @@ def test_forest_gives_scikit_learns_raw_scores(cls):
         forest.raw(test[:, :5])
 
 
+def test_an_averaged_forest_scores_the_mean_of_its_members():
+    rng = np.random.default_rng(1)
+    X = rng.random((2000, 4)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0], nan=0.5) > 0.5).astype(int)
+    members = [HistGradientBoostingClassifier(max_iter=10 + 7 * k, random_state=k).fit(X, y)
+               for k in range(3)]  # fmt: skip
+    forest = Forest.average([Forest.from_sklearn(m) for m in members])
+    forest.check()
+    assert forest.n_trees == sum(m.n_iter_ for m in members)
+    mean = np.mean([m._raw_predict(X).ravel() for m in members], axis=0)
+    np.testing.assert_allclose(forest.raw(X), mean, rtol=1e-12, atol=1e-12)
+
+
 def test_a_damaged_forest_is_refused():
     rng = np.random.default_rng(0)
     model = HistGradientBoostingRegressor(max_iter=5).fit(rng.random((200, 3)), rng.random(200))
