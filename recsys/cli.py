@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from recsys.choices import MODEL_NAMES, SPLIT_NAMES
+from recsys.choices import SPLIT_NAMES, checked_params
 from recsys.errors import ConfigError, DataError, RecsysError
 
 log = logging.getLogger("recsys")
@@ -210,18 +210,21 @@ def _model_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",")]
     if not text.strip() or not all(names):
         raise ConfigError(f"--model {text!r}: give model names, comma-separated, e.g. baseline,mf")
-    for name in names:
-        if name not in MODEL_NAMES:
-            raise ConfigError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     return names
 
 
+def _given_params(args: argparse.Namespace) -> dict:
+    """--param values, each taken by every --model and of the right type; no heavy import."""
+    return checked_params(_model_names(args.model), _params(args.param))
+
+
 def _checked_models(args: argparse.Namespace) -> tuple[list[str], dict]:
-    """Model names and --param values, every parameter accepted by every model, before work."""
-    names, params = _model_names(args.model), _params(args.param)  # fast: no imports
+    """Model names and --param values: names and types at once, before anything heavy is
+    imported; ranges then, before any data is loaded."""
+    params = _given_params(args)
     from recsys.experiment import check_models
 
-    return check_models(names, params), params
+    return check_models(_model_names(args.model), params), params
 
 
 def _model_params(args: argparse.Namespace, models: list[str]) -> dict[str, dict] | None:
@@ -231,7 +234,7 @@ def _model_params(args: argparse.Namespace, models: list[str]) -> dict[str, dict
         from recsys.evaluation.tuning import read_params
 
         from_file = read_params(args.params)
-    given = _params(args.param)
+    given = _given_params(args)
     merged = {m: from_file.get(m, {}) | given for m in models}
     return merged if any(merged.values()) else None
 
@@ -419,7 +422,7 @@ def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str]) -> 
     per model and paired t-tests between the models over the runs."""
     from recsys.experiment import make, paired_test, repeat, summarize
 
-    params = _params(args.param)
+    params = _given_params(args)
     runs = repeat(
         dataset, [make(m, **params) for m in models], args.split, times=args.repeat,
         seed=args.seed, ranking=not args.no_ranking, test_fraction=args.test_fraction,
@@ -628,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _precheck(args: argparse.Namespace) -> None:
     """The checks that need no import: model names, and that the files named are there."""
     if args.command in ("train", "evaluate"):
-        _model_names(args.model)
+        _given_params(args)
     if args.command == "evaluate":
         _check_sources(args)
     if getattr(args, "cluster", None) is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from recsys.choices import checked_params
 from recsys.data.loading import load_or_demo
 from recsys.data.splits import (
     Split,
@@ -74,21 +75,14 @@ def make(name: str, **params) -> Recommender:
 
 def check_models(names: Iterable[str], params: Mapping[str, object] | None = None) -> list[str]:
     """The model names, checked: each known and none empty, and every parameter in ``params``
-    accepted by every model. Raises `ConfigError` naming the first problem."""
+    taken by every model, of the right type and in range. Raises `ConfigError` naming the
+    first problem."""
     from recsys.models.registry import MODELS
 
     names = list(names)
-    if not names or any(not n.strip() for n in names):
-        raise ConfigError(f"give model names, comma-separated, e.g. baseline,mf (got {names!r})")
-    unknown = [n for n in names if n not in MODELS]
-    if unknown:
-        raise ConfigError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
+    params = checked_params(names, dict(params or {}))
     for name in names:
-        accepted = MODELS[name].param_names()
-        for key in params or {}:
-            if key not in accepted:
-                takes = ", ".join(accepted) or "no parameters"
-                raise ConfigError(f"{name} has no parameter {key!r} (it takes {takes})")
+        MODELS[name](**params).check_params()
     return names
 
 

@@ -57,6 +57,7 @@ def data(tmp_path_factory) -> Path:
         (["evaluate", "--model", "mf"], 2),
         (["evaluate", "--train", "a.csv", "--model", "mf"], 2),
         (["train", "--data", "demo", "--model", "svd", "--out", "x"], 2),
+        (["train", "--data", "demo", "--model", "mf", "--param", "n_factors=abc", "--out", "x"], 2),
         (["info", "--data", "/no/such/folder"], 2),
     ],
 )
@@ -85,6 +86,13 @@ def test_a_parameter_no_model_takes_is_refused_before_loading_data(tmp_path):
         "recsys: error: baseline has no parameter 'epochs' "
         "(it takes user_damping, item_damping, iterations)"
     )
+
+
+def test_a_parameter_out_of_range_is_one_line_before_loading_data():
+    args = ("--data", "demo", "--model", "mf", "--param", "n_factors=0", "--out", "o")
+    done = recsys("train", *args)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "recsys: error: mf: n_factors must be >= 1"
 
 
 @pytest.mark.parametrize(

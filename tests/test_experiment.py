@@ -4,6 +4,8 @@ and `import recsys` stays cheap."""
 
 from __future__ import annotations
 
+import inspect
+import re
 import subprocess
 import sys
 
@@ -13,7 +15,7 @@ import pytest
 from scipy.stats import ttest_rel
 
 import recsys
-from recsys.choices import MODEL_NAMES, SPLIT_NAMES
+from recsys.choices import MODEL_NAMES, MODEL_PARAMS, SPLIT_NAMES
 from recsys.data.schema import RATING
 from recsys.data.synthetic import synthesize
 from recsys.errors import ConfigError
@@ -46,8 +48,32 @@ def test_choices_match_the_registry_and_the_splits():
     from recsys.data.splits import SPLITS
     from recsys.models.registry import MODELS
 
-    assert tuple(MODELS) == MODEL_NAMES
+    assert tuple(MODELS) == MODEL_NAMES == tuple(MODEL_PARAMS)
     assert tuple(SPLITS) == SPLIT_NAMES
+    for name, model in MODELS.items():
+        defaults = {p.name: p.default for p in inspect.signature(model).parameters.values()}
+        assert list(defaults) == list(MODEL_PARAMS[name]), name
+        for param, default in defaults.items():
+            assert isinstance(default, MODEL_PARAMS[name][param]), (name, param)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_factors": "abc"}, "mf: n_factors='abc' should be int"),
+        ({"epochs": 2.5}, "mf: epochs=2.5 should be int"),
+        ({"n_factors": -3}, "mf: n_factors must be >= 1"),
+        ({"bogus": 1}, "mf has no parameter 'bogus'"),
+    ],
+)
+def test_check_models_names_a_parameter_of_the_wrong_name_type_or_range(params, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        recsys.experiment.check_models(["mf"], params)
+
+
+def test_a_model_made_with_a_value_of_the_wrong_type_fails_to_fit_with_a_config_error(data):
+    with pytest.raises(ConfigError, match="baseline: a hyperparameter has the wrong type"):
+        recsys.make("baseline", iterations="many").fit(data)
 
 
 def test_evaluate_gives_a_frame_per_model_with_the_global_mean_by_hand(data):

@@ -120,8 +120,19 @@ class Recommender:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
+    def check_params(self) -> Self:
+        """Check the hyperparameters (`fit` does this first); raises `ConfigError` naming one."""
+        try:
+            self._validate()
+        except ConfigError as error:
+            raise ConfigError(f"{self.name}: {error}") from None
+        except (TypeError, ValueError) as error:  # a comparison with a value of the wrong type
+            message = f"{self.name}: a hyperparameter has the wrong type ({error})"
+            raise ConfigError(message) from None
+        return self
+
     def _validate(self) -> None:
-        """Check hyperparameters; called by `fit` (scikit-learn style)."""
+        """Check hyperparameters, each by `_require`."""
 
     @staticmethod
     def _require(condition: bool, message: str) -> None:
@@ -139,7 +150,7 @@ class Recommender:
         ``history`` may pass the same ratings already indexed (and, for cross-validation
         folds, indexed in a larger vocabulary) to save indexing them again.
         """
-        self._validate()
+        self.check_params()
         if len(data.ratings) == 0:
             raise ConfigError(f"{self.name}: cannot fit on an empty set of ratings")
         history = history or Interactions.from_ratings(data.ratings)
