@@ -3,7 +3,8 @@ on the demo data) and Debian's chromium driven by Playwright. Without chromium o
 these tests skip, unless RECSYS_REQUIRE_BROWSER is set (CI), where they fail instead.
 
 `server` has no API key (writes are refused); `keyed_server` has one (`API_KEY`) and its own
-SQLite rating store in a temporary state folder, for the rating tests.
+SQLite rating store in a temporary state folder, for the rating tests; `guarded_server` needs
+`READ_KEY` (or `API_KEY`) for reads as well.
 
 Screenshots go to test-output/browser/ (or $RECSYS_TEST_OUTPUT/browser/), which git ignores.
 Every request a page makes is watched: one to another host fails the test.
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 API_KEY = "browser-test-key-0123456789"
+READ_KEY = "browser-read-key-9876543210"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
@@ -56,13 +58,17 @@ def store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def servers(artifact, screenshots, store, tmp_path_factory):  # noqa: F811
-    """`recsys serve` (what the README runs) twice, started at once: without an API key, and
-    with one and a fresh SQLite store. Each on a free port, its log beside the screenshots."""
+    """`recsys serve` (what the README runs) three times, started at once: without an API key;
+    with one and a fresh SQLite store; with a read key too. Each on a free port, its log beside
+    the screenshots."""
     serving = {"RECSYS_MODEL": str(artifact)}
     plain = {**serving, "RECSYS_STATE_DIR": str(tmp_path_factory.mktemp("state"))}
     keyed = {**serving, "RECSYS_API_KEY": API_KEY, "RECSYS_STATE_DIR": str(store)}
+    guarded = {**serving, "RECSYS_API_KEY": API_KEY, "RECSYS_READ_KEY": READ_KEY,
+               "RECSYS_STATE_DIR": str(tmp_path_factory.mktemp("guarded-state"))}  # fmt: skip
     started = [LiveServer(plain, screenshots / "server.log"),
-               LiveServer(keyed, screenshots / "keyed-server.log")]  # fmt: skip
+               LiveServer(keyed, screenshots / "keyed-server.log"),
+               LiveServer(guarded, screenshots / "guarded-server.log")]  # fmt: skip
     try:
         yield [live.wait_ready().url for live in started]
     finally:
@@ -80,6 +86,12 @@ def server(servers) -> str:
 def keyed_server(servers) -> str:
     """The server with RECSYS_API_KEY (`API_KEY`) and its rating store in `store`."""
     return servers[1]
+
+
+@pytest.fixture(scope="session")
+def guarded_server(servers) -> str:
+    """The server with RECSYS_READ_KEY (`READ_KEY`) as well: every read needs a key."""
+    return servers[2]
 
 
 @pytest.fixture(scope="session")

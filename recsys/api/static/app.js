@@ -7,7 +7,8 @@
 // Ratings are written through the feedback API (POST /v1/users/{id}/ratings, DELETE
 // …/ratings/{movie_id}) with the API key the visitor typed in: it is kept in this tab's
 // sessionStorage only, sent as a bearer header, never put in a URL. After a write the user's
-// lists re-load, and the service folds the new rating in.
+// lists re-load, and the service folds the new rating in. Where the service guards reads too
+// (RECSYS_READ_KEY), every request sends the key, and the view re-loads once one is entered.
 "use strict";
 
 // -- talking to the API ------------------------------------------------------------------
@@ -27,7 +28,7 @@ function detailText(detail) {
   return JSON.stringify(detail);
 }
 
-async function api(path, { method = "GET", body, key } = {}) {
+async function api(path, { method = "GET", body, key = apiKey.value } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (key) headers.authorization = `Bearer ${key}`;
@@ -45,7 +46,8 @@ async function api(path, { method = "GET", body, key } = {}) {
   }
   if (!response.ok) {
     const text = payload && payload.detail !== undefined ? detailText(payload.detail) : response.statusText;
-    throw new ApiError(response.status, text || `HTTP ${response.status}`, payload && payload.detail);
+    const hint = response.status === 401 && method === "GET" ? ": this service needs a key to read; enter it in the API key field above" : "";
+    throw new ApiError(response.status, (text || `HTTP ${response.status}`) + hint, payload && payload.detail);
   }
   return payload;
 }
@@ -197,6 +199,7 @@ function keyBar() {
     if (!key) return;
     apiKey.set(key);
     keyBar();
+    if (!document.getElementById("message").hidden || document.querySelector("#view .error")) show(); // the key may be what was missing
   });
   bar.replaceChildren(form);
 }
@@ -704,8 +707,8 @@ async function render() {
 window.addEventListener("error", (event) => showMessage(`Something went wrong on this page: ${event.message}`));
 window.addEventListener("unhandledrejection", (event) => showMessage(`Something went wrong on this page: ${event.reason}`));
 
-document.addEventListener("DOMContentLoaded", async () => {
-  keyBar();
+async function show() {
+  showMessage("");
   const target = document.getElementById("view");
   try {
     target.replaceChildren(...[await render()].flat().filter(Boolean));
@@ -713,4 +716,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMessage(error.message || String(error));
     target.replaceChildren(el("p", {}, el("a", { href: "/" }, "Back to the list of users")));
   }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  keyBar();
+  show();
 });
