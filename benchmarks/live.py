@@ -100,11 +100,11 @@ def writes(url: str, movies, seconds: float) -> dict:
     rng = np.random.default_rng(0)
     probe, one = Probe(url), []
     for k in range(300):
-        seconds, status, answer = probe.timed(
+        took, status, answer = probe.timed(
             "POST", f"/v1/users/{NEW_USERS + k}/ratings", ratings_body(movies, rng, 1)
         )
         assert status == 200, answer
-        one.append(seconds)
+        one.append(took)
     probe.close()
     stored = [0]
     errors = [0]

@@ -37,6 +37,7 @@ Secrets: errors and `RatingStore.describe` show the URL with its password masked
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ _READ = "recsys_read_only"  # execution option: SQLite starts a deferred transac
 _COLUMNS = ("user_id", "movie_id", "rating", "timestamp", "seq")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredRating:
     """One stored row: a rating, or a deletion (``rating`` None)."""
 
@@ -169,7 +170,9 @@ class RatingStore:
 
     def _rows(self, query: sa.Select) -> list[StoredRating]:
         with self._read() as conn:
-            return [StoredRating(*row) for row in conn.execute(query)]
+            # A catalogue's movie ids repeat over every user's rows: one string each, interned.
+            rows = conn.execute(query)
+            return [StoredRating(u, sys.intern(m), r, t, s) for u, m, r, t, s in rows]
 
     def _select(self) -> sa.Select:
         return sa.select(*(ratings.c[name] for name in _COLUMNS))
