@@ -24,11 +24,12 @@ from recsys.distributed.boosting import (
     first_trees,
     forest_from_lightgbm,
     staged_squared_error,
-    stopping_iteration,
+    stopped_at,
 )
 from recsys.errors import ConfigError
 from recsys.evaluation.protocols import evaluate_split
 from recsys.models.persistence import load_model
+from recsys.models.trees import Forest
 
 pytestmark = pytest.mark.slow
 
@@ -103,12 +104,12 @@ def test_lightgbm_trees_as_node_arrays():
     assert staged[-1] == pytest.approx(((target - forest.raw(test)) ** 2).sum())
 
 
-def test_stopping_iteration_is_scikit_learns_rule():
+def test_stopped_at_is_scikit_learns_rule():
     # loss after 0..6 trees: better until 3 trees, then no gain beyond tol for 2 iterations
     loss = np.array([1.0, 0.8, 0.7, 0.65, 0.66, 0.65, 0.5])
-    assert stopping_iteration(loss, n_iter_no_change=2) == 5
-    assert stopping_iteration(loss, n_iter_no_change=3) == 6  # never stops: every tree kept
-    assert stopping_iteration(np.array([1.0, 1.0, 1.0]), n_iter_no_change=1) == 1
+    assert stopped_at(loss, n_iter_no_change=2) == 5
+    assert stopped_at(loss, n_iter_no_change=3) is None  # not stopped: more trees are grown
+    assert stopped_at(np.array([1.0, 1.0, 1.0]), n_iter_no_change=1) == 1
 
 
 @pytest.mark.parametrize("address", ["local:0", "local:x", "nohost", "tcp://host:port"])
@@ -125,3 +126,21 @@ def test_no_dask_without_cluster():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_rounds_grown_from_init_scores_are_one_run():
+    # the cluster grows its trees in rounds, each from the scores of the ones before
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 5)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = 2 * np.nan_to_num(X[:, 0]) + np.sin(np.nan_to_num(X[:, 1])) + rng.normal(0, 0.3, 4000)
+    settings = {"learning_rate": 0.1, "num_leaves": 15, "deterministic": True, "verbose": -1,
+                "force_col_wise": True}  # fmt: skip
+    one = lightgbm.LGBMRegressor(n_estimators=40, **settings).fit(X, y)
+    first = forest_from_lightgbm(
+        lightgbm.LGBMRegressor(n_estimators=25, **settings).fit(X, y).booster_, 5
+    )
+    rest = lightgbm.LGBMRegressor(n_estimators=15, **settings).fit(X, y, init_score=first.raw(X))
+    chained = Forest.chain([first, forest_from_lightgbm(rest.booster_, 5)])
+    assert chained.n_trees == 40
+    np.testing.assert_allclose(chained.raw(X), one.predict(X), rtol=0, atol=1e-12)

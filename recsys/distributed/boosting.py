@@ -6,10 +6,11 @@ LightGBM's Dask estimator trains on the workers; its booster's JSON dump is copi
 left; a missing value goes the default way when the split's missing type is ``NaN``, and is read
 as 0 when it is ``None`` (LightGBM's `NumericalDecision`), which is where a `Forest` sends it.
 
-The Dask estimator cannot stop early (each worker would decide alone), so it grows
-``max_iter`` trees, and `stopping_iteration` then keeps as many as scikit-learn's
-``HistGradientBoostingRegressor(early_stopping=True)`` would have: the first iteration after
-which ``n_iter_no_change`` iterations did not improve the held-out loss by more than ``tol``.
+The Dask estimator cannot stop early (each worker would decide alone), so the trees are grown
+in rounds, each from the scores of the ones before (LightGBM's ``init_score``), until
+`stopped_at` finds where scikit-learn's ``HistGradientBoostingRegressor(early_stopping=True)``
+stops: the first iteration after which ``n_iter_no_change`` iterations did not improve the
+held-out loss by more than ``tol``. The trees up to there are kept.
 """
 
 from __future__ import annotations
@@ -106,13 +107,12 @@ def _staged(X, y, feature, threshold, missing_left, left, right, is_leaf, value,
             out[t + 1] += error * error
 
 
-def stopping_iteration(loss: np.ndarray, n_iter_no_change: int, tol: float = 1e-7) -> int:
-    """How many trees scikit-learn's early stopping keeps, given the held-out loss after 0, 1, …
-    trees: it stops after iteration i when none of the last ``n_iter_no_change`` scores beats
-    the one before them by more than ``tol`` (`BaseHistGradientBoosting._should_stop`)."""
+def stopped_at(loss: np.ndarray, n_iter_no_change: int, tol: float = 1e-7) -> int | None:
+    """The iteration scikit-learn's early stopping stops after, None if it has not stopped
+    within these trees (more would be grown)."""
     scores = -np.asarray(loss, np.float64)
     for i in range(n_iter_no_change, len(scores)):
         reference = scores[i - n_iter_no_change] + tol
         if not (scores[i - n_iter_no_change + 1 : i + 1] > reference).any():
             return i
-    return len(scores) - 1
+    return None

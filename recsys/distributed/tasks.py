@@ -49,8 +49,18 @@ def seed_block(shell, history: Interactions, rows: np.ndarray):
     return np.column_stack([features, history.rating[rows]]).astype(np.float32)
 
 
+def take(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return block[rows]
+
+
 def predict_block(model, user: np.ndarray, item: np.ndarray, timestamps: np.ndarray):
     return model._predict(user, item, timestamps)
+
+
+def add_scores(forest, block: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
+    """The raw scores of a block's rows after ``forest`` too (``scores`` before it, or 0)."""
+    raw = forest.raw(block[:, :-1])
+    return raw if scores is None else scores + raw
 
 
 def staged_error(forest, block: np.ndarray, start: float) -> np.ndarray:

@@ -65,7 +65,19 @@ class Forest:
         each, its leaf values divided by their number, and the mean of their baselines."""
         if len(forests) == 1:
             return forests[0]
-        k = len(forests)
+        baseline = np.mean([float(f.baseline) for f in forests])
+        return cls._joined(forests, len(forests), baseline)
+
+    @classmethod
+    def chain(cls, forests: list[Forest]) -> Forest:
+        """One forest whose raw score is the sum of the forests' raw scores: their trees one
+        after another (boosting grown in rounds, each from the scores of the last)."""
+        if len(forests) == 1:
+            return forests[0]
+        return cls._joined(forests, 1, sum(float(f.baseline) for f in forests))
+
+    @classmethod
+    def _joined(cls, forests: list[Forest], divisor: int, baseline: float) -> Forest:
         starts = np.cumsum([0] + [len(f.feature) for f in forests[:-1]])
         placed = list(zip(forests, starts, strict=True))
 
@@ -82,9 +94,9 @@ class Forest:
             left=np.concatenate([children(f, f.left, s) for f, s in placed]),
             right=np.concatenate([children(f, f.right, s) for f, s in placed]),
             is_leaf=joined("is_leaf"),
-            value=joined("value") / k,
+            value=joined("value") / divisor,
             roots=np.concatenate([f.roots + s for f, s in placed]),
-            baseline=np.asarray(np.mean([float(f.baseline) for f in forests])),
+            baseline=np.asarray(baseline),
             n_features=forests[0].n_features,
         )
 
