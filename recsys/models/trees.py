@@ -112,8 +112,9 @@ class Forest:
                 f"expected a matrix of {int(self.n_features)} features, got {features.shape}"
             )
         out = np.full(len(features), float(self.baseline))
-        kernel = _raw_parallel if len(features) >= 2048 else _raw_serial
-        kernel(features, self.feature, self.threshold, self.missing_left, self.left,
+        tiles, parallel = _tiles(len(features), self.n_trees)
+        kernel = _raw_parallel if parallel else _raw_serial
+        kernel(features, tiles, self.feature, self.threshold, self.missing_left, self.left,
                self.right, self.is_leaf, self.value, self.roots, out)  # fmt: skip
         return out
 
@@ -156,21 +157,47 @@ def _walk(x, node, feature, threshold, missing_left, left, right, is_leaf):
     return node
 
 
+TILE_ROWS = 256  # rows walked through each tree together, so their features stay in cache
+PARALLEL_WALKS = 50_000  # rows × trees above which the rows are split over the threads
+
+
+def _tiles(n_rows: int, n_trees: int) -> tuple[int, bool]:
+    """How many tiles of rows to walk, and whether in parallel: a page of candidates (a few
+    hundred rows through 800 trees) is worth splitting over both cores too."""
+    parallel = n_rows * n_trees >= PARALLEL_WALKS and numba.get_num_threads() > 1
+    tiles = -(-n_rows // TILE_ROWS)
+    if parallel:
+        tiles = max(tiles, min(n_rows, numba.get_num_threads()))
+    return max(tiles, 1), parallel
+
+
 @numba.njit(cache=True)
-def _raw_serial(X, feature, threshold, missing_left, left, right, is_leaf, value, roots, out):
-    for r in range(X.shape[0]):
-        total = 0.0
-        for root in roots:
-            total += value[_walk(X[r], root, feature, threshold, missing_left, left, right,
-                                 is_leaf)]  # fmt: skip
-        out[r] += total
+def _raw_tile(X, lo, hi, feature, threshold, missing_left, left, right, is_leaf, value, roots,
+              out):  # fmt: skip
+    """Rows lo..hi tree by tree; each row's leaf values summed in tree order, as a walk of
+    one row through every tree would sum them (the same scores, to the bit)."""
+    totals = np.zeros(hi - lo)
+    for root in roots:
+        for r in range(lo, hi):
+            totals[r - lo] += value[_walk(X[r], root, feature, threshold, missing_left, left,
+                                          right, is_leaf)]  # fmt: skip
+    for r in range(lo, hi):
+        out[r] += totals[r - lo]
+
+
+@numba.njit(cache=True)
+def _raw_serial(X, tiles, feature, threshold, missing_left, left, right, is_leaf, value, roots,
+                out):  # fmt: skip
+    n = X.shape[0]
+    for k in range(tiles):
+        _raw_tile(X, k * n // tiles, (k + 1) * n // tiles, feature, threshold, missing_left, left,
+                  right, is_leaf, value, roots, out)  # fmt: skip
 
 
 @numba.njit(cache=True, parallel=True)
-def _raw_parallel(X, feature, threshold, missing_left, left, right, is_leaf, value, roots, out):
-    for r in numba.prange(X.shape[0]):
-        total = 0.0
-        for root in roots:
-            total += value[_walk(X[r], root, feature, threshold, missing_left, left, right,
-                                 is_leaf)]  # fmt: skip
-        out[r] += total
+def _raw_parallel(X, tiles, feature, threshold, missing_left, left, right, is_leaf, value, roots,
+                  out):  # fmt: skip
+    n = X.shape[0]
+    for k in numba.prange(tiles):
+        _raw_tile(X, k * n // tiles, (k + 1) * n // tiles, feature, threshold, missing_left, left,
+                  right, is_leaf, value, roots, out)  # fmt: skip
