@@ -518,8 +518,12 @@ def _on_cluster(args: argparse.Namespace):
     then."""
     if getattr(args, "cluster", None) is None:
         return contextlib.nullcontext()
+    import dask
+
     from recsys.distributed import cluster
 
+    # Dask's own start-up and shutdown lines (read when distributed is first imported)
+    dask.config.set({"logging.distributed": "warning"})
     return cluster(args.cluster)
 
 
