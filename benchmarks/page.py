@@ -28,19 +28,24 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.service import Server  # noqa: E402
 
 CHROMIUM = os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium")
-CLI = {
-    "help": ["--help"],
-    "unknown_model": ["evaluate", "--data", "demo", "--model", "baseline,svd"],
-    "wrong_param_type": ["train", "--data", "demo", "--param", "n_factors=abc", "--out", "x"],
+CLI = {  # each with the exit code it must give (2: a usage or settings error)
+    "help": (["--help"], 0),
+    "unknown_model": (["evaluate", "--data", "demo", "--model", "baseline,svd"], 2),
+    "wrong_param_type": (["train", "--data", "demo", "--param", "n_factors=abc", "--out", "x"], 2),
 }
 
 
-def cli_seconds(args: list[str], times: int = 7) -> float:
+def cli_seconds(args: list[str], code: int, times: int = 7) -> float:
+    """Median wall seconds of a fresh `recsys` process, which must exit with ``code`` (a run
+    that did other work than answering would time the wrong thing)."""
     taken = []
     for _ in range(times):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "recsys.cli", *args], cwd=ROOT, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "recsys.cli", *args], cwd=ROOT,
+                              capture_output=True)  # fmt: skip
         taken.append(time.perf_counter() - start)
+        if done.returncode != code:
+            sys.exit(f"recsys {' '.join(args)}: exit {done.returncode}, expected {code}")
     return statistics.median(taken)
 
 
@@ -78,7 +83,8 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=9, help="page loads per figure (median)")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
-    figures = {f"cli_{name}_s": round(cli_seconds(argv), 3) for name, argv in CLI.items()}
+    figures = {f"cli_{name}_s": round(cli_seconds(argv, code), 3)
+               for name, (argv, code) in CLI.items()}  # fmt: skip
     server = Server(Path(args.artifact))
     try:
         with urllib.request.urlopen(f"{server.url}/v1/users?n={args.times}&offset=50") as reply:

@@ -38,7 +38,7 @@ def matches(token: str | None, key: SecretStr | None) -> bool:
 
 
 async def require_write(request: Request) -> None:
-    settings = await get_settings_of_app(request)  # not a sub-dependency: one fewer to solve
+    settings = await get_settings_of_app(request)  # called, not a sub-dependency to solve
     if settings.api_key is None:
         raise HTTPException(403, NO_KEY)
     token = bearer(request)
@@ -52,7 +52,7 @@ async def require_write(request: Request) -> None:
 
 
 async def require_read(request: Request) -> None:
-    settings = await get_settings_of_app(request)  # on every read: solving it costs more
+    settings = await get_settings_of_app(request)  # called, not a sub-dependency to solve
     if settings.read_key is None:
         return
     token = bearer(request)

@@ -192,12 +192,12 @@ class Engine:
         )
         patience = N_ITER_NO_CHANGE.get(model.name, 10)
         start = float(train[:, width].mean().compute())
+        per_round = ROUND_TREES if parts["valid"] else model.max_iter  # no stopping: one run
         rounds: list = []
         scores = None  # per training block, the raw scores of the trees so far
         grown = 0
         while grown < model.max_iter:
-            size = model.max_iter - grown if not parts["valid"] else ROUND_TREES
-            size = min(size, model.max_iter - grown)
+            size = min(per_round, model.max_iter - grown)
             init = None if scores is None else da.concatenate(
                 [da.from_delayed(s, (n,), np.float64) for s, (_, n) in zip(scores, parts["train"],
                                                                              strict=True)]
@@ -208,7 +208,7 @@ class Engine:
             advance(f"{model.name} trees", grown, model.max_iter)
             forest = Forest.chain(rounds)
             if not parts["valid"] or trees.n_trees < size:  # LightGBM found nothing to split
-                break
+                return forest
             forest_f = self.broadcast(forest)
             errors = [self.client.submit(tasks.staged_error, forest_f, f, start, pure=False)
                       for f, _ in parts["valid"]]  # fmt: skip
@@ -224,7 +224,7 @@ class Engine:
                                    else scores[k], pure=False)
                 for k, (f, _) in enumerate(parts["train"])
             ]  # fmt: skip
-        return Forest.chain(rounds)
+        return forest  # max_iter trees without stopping (max_iter >= 1: the loop ran)
 
     def _lightgbm(self, model, features, target, init, n_trees: int, width: int) -> Forest:
         """``n_trees`` more trees from LightGBM's Dask estimator, as a `Forest`."""
