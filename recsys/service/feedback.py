@@ -6,11 +6,17 @@ is one indexed query for what is newer than the last number seen: a replica's ow
 followed at once (before the write is answered), the other replicas' within a poll
 (``RECSYS_FEEDBACK_POLL``). A model trained on the stored ratings (`recsys train --feedback`)
 records the last number it saw; only newer ratings are folded in on top of it.
+
+Memory: a user's rows are one packed record (`ROW`: movie number, rating, timestamp, seq; 28
+bytes a row) and the movie ids one interned list, so a user with one stored rating costs about
+150 bytes, not the 290 of a tuple of row objects; a long soak of new users then grows the
+service by the rows it stores, not by Python objects around them.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections.abc import Sequence
 
@@ -19,6 +25,7 @@ from recsys.store import RatingStore, StoredRating, Upserted
 log = logging.getLogger(__name__)
 
 PAGE = 10_000
+ROW = struct.Struct("<idqq")  # movie number, rating (NaN: deleted), timestamp, seq
 
 
 class Feedback:
@@ -28,7 +35,9 @@ class Feedback:
         self.store = store
         self.poll_seconds = poll_seconds
         self.seq = 0
-        self._users: dict[str, tuple[StoredRating, ...]] = {}
+        self._users: dict[str, bytes] = {}  # ROW records, one per movie, in seq order
+        self._movies: list[str] = []  # movie ids by the number the records hold
+        self._movie_numbers: dict[str, int] = {}
         self._count = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -42,8 +51,10 @@ class Feedback:
 
     # -- reading ---------------------------------------------------------------------
     def of(self, user: str, after_seq: int = 0) -> list[StoredRating]:
-        """A user's stored rows (deletions included) newer than ``after_seq``."""
-        return [row for row in self._users.get(user, ()) if row.seq > after_seq]
+        """A user's stored rows (deletions included) newer than ``after_seq``, in seq order."""
+        movies = self._movies
+        return [StoredRating(user, movies[m], None if r != r else r, t, q)
+                for m, r, t, q in ROW.iter_unpack(self._users.get(user, b"")) if q > after_seq]
 
     def count(self) -> int:
         """Stored ratings (deletions not counted)."""
@@ -73,19 +84,29 @@ class Feedback:
                     by_user.setdefault(row.user_id, []).append(row)
                     self.seq = max(self.seq, row.seq)
                 for user, new in by_user.items():
-                    self._users[user] = self._merged(self._users.get(user, ()), new)
+                    self._users[user] = self._merged(self._users.get(user, b""), new)
                 applied += len(changes)
                 if len(changes) < PAGE:
                     return applied
 
-    def _merged(self, rows: tuple[StoredRating, ...], new: list[StoredRating]):
-        """A user's rows with newer changes applied, one per movie, counting the ratings."""
-        by_movie = {row.movie_id: row for row in rows}
+    def _merged(self, record: bytes, new: list[StoredRating]) -> bytes:
+        """A user's record with newer changes applied, one row per movie, counting the
+        ratings."""
+        by_movie = {row[0]: row for row in ROW.iter_unpack(record)}
         for row in new:
-            old = by_movie.get(row.movie_id)
-            self._count += (row.rating is not None) - (old is not None and old.rating is not None)
-            by_movie[row.movie_id] = row
-        return tuple(by_movie.values())  # a tuple: a user with one rating costs 48 bytes, not 200
+            movie = self._number(row.movie_id)
+            old = by_movie.pop(movie, None)  # popped: the record stays in seq order
+            self._count += (row.rating is not None) - (old is not None and old[1] == old[1])
+            rating = float("nan") if row.rating is None else row.rating
+            by_movie[movie] = (movie, rating, row.timestamp, row.seq)
+        return b"".join(ROW.pack(*row) for row in by_movie.values())
+
+    def _number(self, movie: str) -> int:
+        number = self._movie_numbers.get(movie)
+        if number is None:
+            number = self._movie_numbers[movie] = len(self._movies)
+            self._movies.append(movie)
+        return number
 
     def start(self) -> None:
         """Poll the store in a background thread until `stop`."""
