@@ -22,7 +22,7 @@ def test_the_copy_equals_the_store_after_random_writes_and_deletions(store):
     other = Feedback(store)  # another replica: it only polls
     rng = np.random.default_rng(3)
     users = [str(u) for u in range(12)]
-    for step in range(300):
+    for _ in range(300):
         user = users[int(rng.integers(len(users)))]
         movie = str(int(rng.integers(20)))
         if rng.random() < 0.2:
