@@ -65,6 +65,9 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
         common = np.zeros(n_users, np.int64)
         diff = np.zeros(n_users, np.float64)
         touched = np.empty(n_users, np.int64)
+        # every user's distance to u: a user sharing no movie is at _distance(0, 0)
+        far = _distance(0, 0.0)
+        distance = np.full(n_users, far)
         best_d = np.empty(n, np.float64)
         best_c = np.empty(n, np.int64)
         best_v = np.empty(n, np.int64)
@@ -76,21 +79,29 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
                 rows[lo], u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff,
                 touched,
             )  # fmt: skip
+            for t in range(n_touched):
+                v = touched[t]
+                distance[v] = _distance(common[v], diff[v])
             for p in range(lo, hi):
                 m = item[p]
                 found = 0
+                worst = np.inf  # the n-th best so far: a rater farther away cannot enter
                 for e in range(i_ptr[m], i_ptr[m + 1]):
                     v = i_users[e]
-                    if v != u:
-                        d = _distance(common[v], diff[v])
-                        found = _offer(d, common[v], v, i_ratings[e], found,
-                                       best_d, best_c, best_v, best_r)  # fmt: skip
+                    d = distance[v]
+                    if d > worst or v == u:
+                        continue
+                    found = _offer(d, common[v], v, i_ratings[e], found,
+                                   best_d, best_c, best_v, best_r)  # fmt: skip
+                    if found == n:
+                        worst = best_d[n - 1]
                 for k in range(found):
                     out_ratings[p, k] = best_r[k]
                     out_distances[p, k] = best_d[k]
             for t in range(n_touched):
                 common[touched[t]] = 0
                 diff[touched[t]] = 0.0
+                distance[touched[t]] = far
 
 
 _unseen_closest = numba.njit(cache=True, parallel=True)(_unseen_closest_py)
