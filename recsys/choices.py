@@ -31,7 +31,8 @@ MODEL_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "closest-raters": {"n": int, "shrinkage": _NUMBER, "max_candidates": _INT_OR_NONE},
     "gbm-seed": _BOOSTING | _SEED_FEATURES,
-    "gbm": {"base_models": tuple, "folds": int} | _BOOSTING | _SEED_FEATURES,
+    "gbm": {"base_models": tuple, "folds": int, "blend_sample": _INT_OR_NONE}
+    | _BOOSTING | _SEED_FEATURES,
     "popular": {"half_life_days": _NUMBER_OR_NONE},
     "ease": {"l2": _NUMBER, "max_items": int},
     "als": {

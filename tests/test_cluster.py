@@ -64,6 +64,15 @@ def test_local_cluster_matches_one_machine(synthetic, caplog):
     assert two["mf"]["rmse"] == pytest.approx(one["mf"]["rmse"], abs=1e-5)
 
 
+def test_a_sampled_blend_on_the_cluster_matches_one_machine(synthetic):
+    _, data, split = synthetic
+    params = {"gbm": {**PARAMS["gbm"], "blend_sample": 5_000}}
+    one = evaluate_split(data, split, ["gbm"], params=params, ranking=False)["models"]
+    with cluster("local:2"):
+        two = evaluate_split(data, split, ["gbm"], params=params, ranking=False)["models"]
+    assert two["gbm"]["rmse"] == pytest.approx(one["gbm"]["rmse"], rel=0.005), (one, two)
+
+
 def test_cli_trains_on_a_cluster_into_a_plain_artifact(synthetic, tmp_path, capsys):
     folder, data, _ = synthetic
     out = tmp_path / "artifact"

@@ -140,17 +140,18 @@ class Engine:
 
     def fit_blend(self, model, history: Interactions, data: Dataset) -> None:
         """`GBMBlend._fit` on the cluster: per fold, the base models fitted on the other folds
-        and the fold's features over blocks of its targets; the final bases beside them."""
+        and the fold's features over blocks of its targets; the final bases beside them
+        (``blend_sample``: one fold, of the sampled targets)."""
         from recsys.features.builder import BLEND_FEATURES
 
         submit = self.client.submit
         shell = self._shell(model, "base_models_")
         history_f, data_f = self.broadcast(history), self.broadcast(self._light(data))
-        fold = np.random.default_rng(model.random_state).integers(0, model.folds, len(history))
+        fold = model.assignment(len(history))
         fold_f = self.broadcast(fold)
         held = self._held(model.random_state, len(history))
         parts: dict[str, list] = {"train": [], "valid": []}
-        for f in range(model.folds):
+        for f in range(fold.max() + 1):
             rest = submit(tasks.fold_history, history_f, fold_f, f, pure=False)
             bases = submit(tasks.fit_bases, shell, data_f, rest, pure=False)
             biases = submit(tasks.history_biases, shell, rest, pure=False)

@@ -7,6 +7,13 @@ models fitted on the other folds, and the base models are then refitted on all t
 ratings for prediction. Its statistics are out-of-fold too, not leave-one-out: a leave-one-out
 mean, (S − r) / (n − 1), moves against the target's own rating, and trees learn to read the
 rating back from it (on ml-latest-small that took the blend from RMSE 0.80 to 0.86).
+
+At full Netflix size, folds cost one fit of every base model per fold and features for every
+rating. ``blend_sample=n`` describes n training ratings instead, held out of one fit of the
+base models (as Netflix Prize teams blended on a held-out probe); the bases are then fitted on
+every rating, as with folds: two fits of each base model, not folds + 1, and features for n
+targets. Keeping the held-out fit's bases for prediction would save one more fit, but they
+lack the sample: on a 60 k synthetic set that cost 0.040 RMSE against 0.003 with the refit.
 """
 
 from __future__ import annotations
@@ -131,6 +138,7 @@ class GBMBlend(_Boosted):
         self,
         base_models: tuple[str, ...] = ("baseline", "mf", "item-knn", "closest-raters"),
         folds: int = 5,
+        blend_sample: int | None = None,
         max_iter: int = 1000,
         learning_rate: float = 0.05,
         max_leaf_nodes: int = 31,
@@ -142,6 +150,7 @@ class GBMBlend(_Boosted):
     ) -> None:
         self.base_models = tuple(base_models)
         self.folds = folds
+        self.blend_sample = blend_sample
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -156,6 +165,10 @@ class GBMBlend(_Boosted):
 
         super()._validate()
         self._require(self.folds >= 2, "folds must be >= 2")
+        self._require(
+            self.blend_sample is None or self.blend_sample >= 1,
+            "blend_sample must be None (every rating, out of fold) or >= 1",
+        )
         unknown = [m for m in self.base_models if m not in MODELS or m.startswith("gbm")]
         self._require(not unknown, f"base_models: cannot blend {unknown}")
 
@@ -189,21 +202,33 @@ class GBMBlend(_Boosted):
         self._remember(history, data)
         if (engine := current_engine()) is not None:  # recsys --cluster (recsys.distributed)
             return engine.fit_blend(self, history, data)
-        fold = np.random.default_rng(self.random_state).integers(0, self.folds, len(history))
-        features = np.empty((len(history), len(BLEND_FEATURES) + len(self.base_models)), np.float32)
-        for f in range(self.folds):
+        fold = self.assignment(len(history))
+        described = np.flatnonzero(fold >= 0)
+        features = np.empty((len(described), len(BLEND_FEATURES) + len(self.base_models)),
+                            np.float32)  # fmt: skip
+        for f in range(fold.max() + 1):
             rows = fold == f
             rest = history.subset(~rows)
-            features[rows] = self._features(
+            features[rows[described]] = self._features(
                 rest, self._fit_bases(data, rest),
                 history.user[rows], history.item[rows], history.timestamp[rows],
             )  # fmt: skip
         self.base_models_ = self._fit_bases(data, history)
         fitted = self._regressor(early_stopping=True, n_iter_no_change=30).fit(
-            features, history.rating
+            features, history.rating[described]
         )
         self.regressor_ = Forest.from_sklearn(fitted)
         self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
+
+    def assignment(self, n_ratings: int) -> np.ndarray:
+        """The fold each training rating is described in (-1: none): folds for all of them,
+        or ``blend_sample`` of them (a seeded sample) as one held-out fold."""
+        rng = np.random.default_rng(self.random_state)
+        if self.blend_sample is None or self.blend_sample >= n_ratings:
+            return rng.integers(0, self.folds, n_ratings)
+        fold = np.full(n_ratings, -1, np.int64)
+        fold[rng.choice(n_ratings, self.blend_sample, replace=False)] = 0
+        return fold
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         if (engine := current_engine()) is not None and engine.distributes(len(user)):
