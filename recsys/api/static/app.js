@@ -199,7 +199,7 @@ function keyBar() {
     if (!key) return;
     apiKey.set(key);
     keyBar();
-    if (!document.getElementById("message").hidden || document.querySelector("#view .error")) show(); // the key may be what was missing
+    if (!document.getElementById("message").hidden || document.querySelector("#view .error:not(.write-error)")) show(); // the key may be what was missing (a write's own error is not: it stays beside its form)
   });
   bar.replaceChildren(form);
 }
