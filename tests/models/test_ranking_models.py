@@ -4,6 +4,8 @@ node arrays against scikit-learn; the unseen-pair closest raters against SPEC §
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,7 +169,7 @@ def test_a_damaged_forest_is_refused():
     model = HistGradientBoostingRegressor(max_iter=5).fit(rng.random((200, 3)), rng.random(200))
     forest = Forest.from_sklearn(model)
     outside = np.where(forest.is_leaf, -1, 10**6).astype(np.int32)
-    bad = Forest(**{**forest.__dict__, "left": outside})
+    bad = dataclasses.replace(forest, left=outside)
     with pytest.raises(ValueError, match="child"):
         bad.check()
 
