@@ -1,5 +1,5 @@
 """recsys on Dask (`--cluster`): the ``local:2`` path against the single-machine path on the same
-temporal split of a synthetic set (RMSE within 0.5 %, mf's factors the same), a model trained
+temporal split of a synthetic set (RMSE within 0.002, mf's factors the same), a model trained
 through the CLI on a cluster saved and loaded as arrays, LightGBM trees read as node arrays,
 scikit-learn's early-stopping rule, and no dask import without the option. Real worker
 processes, no mocks."""
@@ -42,7 +42,9 @@ PARAMS = {
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    folder = write_synthetic(tmp_path_factory.mktemp("cluster") / "synth", 20_000, seed=3)
+    # 60 k ratings: on 20 k, the blend's RMSE moves by up to 0.004 with its own random_state
+    # on one machine alone, more than the 0.002 the two paths must agree within
+    folder = write_synthetic(tmp_path_factory.mktemp("cluster") / "synth", 60_000, seed=3)
     data = load(folder, cache=False)
     return folder, data, temporal_split(data.ratings)
 
@@ -55,10 +57,11 @@ def test_local_cluster_matches_one_machine(synthetic, caplog):
         assert len(engine.workers) == 2
         two = evaluate_split(data, split, models, params=PARAMS, ranking=False)["models"]
     assert "gbm: LightGBM on 2 workers" in caplog.text  # the trees were grown on the cluster
-    # LightGBM's data-parallel trees merge per-worker histograms, so they are close, not equal
-    # (CI saw 0.0025 on 0.88): within 0.5 %, and still far better than mf on both paths
+    # LightGBM's data-parallel trees are close to scikit-learn's, not equal (the same training
+    # and held-out rows, the same stopping rule; five seeds of this set differed by at most
+    # 0.0010): within 0.002, and far better than mf on both paths
     for name in models:
-        assert two[name]["rmse"] == pytest.approx(one[name]["rmse"], rel=0.005), (name, one, two)
+        assert two[name]["rmse"] == pytest.approx(one[name]["rmse"], abs=0.002), (name, one, two)
     assert two["gbm"]["rmse"] < 0.97 * two["mf"]["rmse"], two
     # mf's cells ran as tasks in mf's own order: the same factors, so the same RMSE
     assert two["mf"]["rmse"] == pytest.approx(one["mf"]["rmse"], abs=1e-5)
@@ -66,11 +69,11 @@ def test_local_cluster_matches_one_machine(synthetic, caplog):
 
 def test_a_sampled_blend_on_the_cluster_matches_one_machine(synthetic):
     _, data, split = synthetic
-    params = {"gbm": {**PARAMS["gbm"], "blend_sample": 5_000}}
+    params = {"gbm": {**PARAMS["gbm"], "blend_sample": 20_000}}
     one = evaluate_split(data, split, ["gbm"], params=params, ranking=False)["models"]
     with cluster("local:2"):
         two = evaluate_split(data, split, ["gbm"], params=params, ranking=False)["models"]
-    assert two["gbm"]["rmse"] == pytest.approx(one["gbm"]["rmse"], rel=0.005), (one, two)
+    assert two["gbm"]["rmse"] == pytest.approx(one["gbm"]["rmse"], abs=0.002), (one, two)
 
 
 def test_cli_trains_on_a_cluster_into_a_plain_artifact(synthetic, tmp_path, capsys):

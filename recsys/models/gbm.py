@@ -35,6 +35,16 @@ from recsys.models.base import Recommender
 from recsys.models.bias import Biases
 from recsys.models.trees import Forest
 
+VALIDATION_FRACTION = 0.1  # the share of targets early stopping holds out
+N_ITER_NO_CHANGE = 30  # the blend's patience (gbm-seed keeps scikit-learn's 10)
+
+
+def held_out(random_state: int, n_targets: int) -> np.ndarray:
+    """Which training targets early stopping holds out (a seeded 10 %): the same rows on one
+    machine (scikit-learn's ``X_val``) and on a cluster (`recsys.distributed`), so the two
+    paths grow their trees from the same rows and stop by the same rule."""
+    return np.random.default_rng([random_state, 1]).random(n_targets) < VALIDATION_FRACTION
+
 
 class _Boosted(Recommender):
     """Shared by both: the history and movie eras the features are read from. Unknown users
@@ -55,6 +65,18 @@ class _Boosted(Recommender):
             "random_state": self.random_state,
         }
         return HistGradientBoostingRegressor(**(params | overrides))
+
+    def _boost(self, features: np.ndarray, target: np.ndarray, held: np.ndarray,
+               **overrides) -> Forest:  # fmt: skip
+        """The regressor fitted on the rows not ``held``, stopping early on the held ones (on
+        every row, with no stopping, when either part is empty: a handful of targets)."""
+        if held.all() or not held.any():
+            fitted = self._regressor(early_stopping=False).fit(features, target)
+            return Forest.from_sklearn(fitted)
+        fitted = self._regressor(early_stopping=True, **overrides).fit(
+            features[~held], target[~held], X_val=features[held], y_val=target[held]
+        )
+        return Forest.from_sklearn(fitted)
 
     def _validate(self) -> None:
         self._require(self.max_iter >= 1, "max_iter must be >= 1")
@@ -110,8 +132,8 @@ class GBMSeed(_Boosted):
         # SPEC §3: a training target's features come from the history without that target;
         # both definitions leave the target's own rating out, so the full history serves.
         features = self._features(history.user, history.item)
-        fitted = self._regressor(early_stopping=True).fit(features, history.rating)
-        self.regressor_ = Forest.from_sklearn(fitted)
+        held = held_out(self.random_state, len(history))
+        self.regressor_ = self._boost(features, history.rating, held)
         self.feature_names_ = SEED_FEATURES
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
@@ -214,10 +236,9 @@ class GBMBlend(_Boosted):
                 history.user[rows], history.item[rows], history.timestamp[rows],
             )  # fmt: skip
         self.base_models_ = self._fit_bases(data, history)
-        fitted = self._regressor(early_stopping=True, n_iter_no_change=30).fit(
-            features, history.rating[described]
-        )
-        self.regressor_ = Forest.from_sklearn(fitted)
+        held = held_out(self.random_state, len(history))[described]
+        self.regressor_ = self._boost(features, history.rating[described], held,
+                                      n_iter_no_change=N_ITER_NO_CHANGE)  # fmt: skip
         self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
 
     def assignment(self, n_ratings: int) -> np.ndarray:
