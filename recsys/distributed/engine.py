@@ -92,12 +92,14 @@ class Engine:
         return self.client.scatter([value], workers=worker and [worker], hash=False)[0]
 
     def blocks(self, rows: np.ndarray, users: np.ndarray) -> list[np.ndarray]:
-        """``rows`` (targets of ``users``, one user each) in blocks of whole users: a few
-        blocks per worker, each big enough to outweigh the cost of a task. The closest-rater
-        features sweep a user's co-raters once for all of that user's targets in a call, so a
-        user split over blocks pays that sweep once a block (blocks cut from rows in file
-        order did, for almost every user: 4x the work on 1 M ratings)."""
-        n_blocks = max(1, min(4 * len(self.workers), -(-len(rows) // 5_000)))
+        """``rows`` (targets of ``users``, one user each) in blocks of whole users, one block
+        per worker (at least 5,000 rows each, to outweigh the cost of a task). The
+        closest-rater features sweep a user's co-raters once for all of that user's targets in
+        a call, so a user split over blocks pays that sweep once a block (blocks cut from rows
+        in file order did, for almost every user: 4x the work on 1 M ratings); and item-kNN
+        computes the similarity rows of a block's movies once a block, which with four blocks
+        a worker cost 60 worker-seconds of features on 1 M ratings against 42 with one."""
+        n_blocks = max(1, min(len(self.workers), -(-len(rows) // 5_000)))
         rows = rows[np.argsort(users[rows], kind="stable")]
         return [b for b in np.array_split(rows, n_blocks) if len(b)]
 
