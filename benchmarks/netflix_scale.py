@@ -10,6 +10,10 @@ repeats, with a reference measured in the same run.
     python benchmarks/netflix_scale.py synth OUT  # recsys synth --netflix: time and peak memory
     python benchmarks/netflix_scale.py mf-full --full DIR
                                                   # mf on 100 M ratings, --split probe
+    python benchmarks/netflix_scale.py gbm-full --full DIR [--blend-sample N]
+                    [--max-candidates K]          # gbm on 100 M ratings, --split probe
+    python benchmarks/netflix_scale.py gbm-sample --full DIR
+                                                  # what gbm's shortcuts cost in RMSE (10 M)
 
 The data sets: ``recsys synth /tmp/nf --netflix`` (100 M ratings) and ``recsys sample /tmp/nf
 /tmp/nfs --movies 100`` (about 520 k). The 100 M runs take minutes; give them a bounded
@@ -209,9 +213,56 @@ def mf_full(args) -> None:
           f"peak {peak:.2f} GiB")  # fmt: skip
 
 
+def _gbm_command(data: Path, params: list[str]) -> list[str]:
+    command = ["recsys", "evaluate", "--data", str(data), "--split", "probe", "--model", "gbm",
+               "--no-ranking"]  # fmt: skip
+    for param in params:
+        command += ["--param", param]
+    return command
+
+
+def _gbm_params(args) -> list[str]:
+    params = [f"blend_sample={args.blend_sample}"] if args.blend_sample else []
+    return params + ([f"max_candidates={args.max_candidates}"] if args.max_candidates else [])
+
+
+def _rmse(output: str, model: str = "gbm") -> str:
+    """The RMSE column of a model's row in `recsys evaluate`'s table."""
+    for line in output.splitlines():
+        if line.split()[:1] == [model] or line.startswith(f"{model}("):
+            return line.split()[1]
+    return "?"
+
+
+def gbm_full(args) -> None:
+    """gbm as a user runs it on the full set: the blend learns from a sample of the training
+    ratings, the closest raters examined capped (`--max-candidates`)."""
+    command = _gbm_command(args.full, _gbm_params(args))
+    seconds, peak, output = _timed_command(command, args.timeout)
+    print(f"$ {' '.join(command)}")
+    print("\n".join(line for line in output.splitlines() if "%|" not in line))
+    print(f"gbm on {args.full}: {seconds:.0f} s wall (load, split, fit, score), "
+          f"peak {peak:.2f} GiB")  # fmt: skip
+
+
+def gbm_sample(args) -> None:
+    """What gbm-full's two shortcuts cost, on a set small enough for the exact blend: out of
+    fold on every rating with exact closest raters, then the blend sample alone, then with
+    the capped closest raters too; the same probe split, each run timed."""
+    runs = [("every rating, out of fold, exact", []),
+            (f"blend_sample={args.blend_sample}, exact", [f"blend_sample={args.blend_sample}"]),
+            (f"blend_sample={args.blend_sample}, max_candidates={args.max_candidates}",
+             _gbm_params(args))]  # fmt: skip
+    for label, params in runs:
+        seconds, peak, output = _timed_command(_gbm_command(args.full, params), args.timeout)
+        print(f"gbm, {label}: probe RMSE {_rmse(output)}, {seconds:.0f} s, peak {peak:.2f} GiB",
+              flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["mf", "closest", "pipeline", "synth", "mf-full"])
+    parser.add_argument("what", choices=["mf", "closest", "pipeline", "synth", "mf-full",
+                                         "gbm-full", "gbm-sample"])  # fmt: skip
     parser.add_argument("out", nargs="?", default="/tmp/nf", help="synth: folder to write")
     parser.add_argument("--sample", type=Path, default=Path("/tmp/nfs"))
     parser.add_argument("--full", type=Path)
@@ -225,12 +276,16 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.1, help="mf: synthetic data size")
     parser.add_argument("--models", default="baseline,gbm-seed,gbm")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--blend-sample", type=int, default=1_000_000, help="gbm: ratings "
+                        "the blend learns from")  # fmt: skip
+    parser.add_argument("--max-candidates", type=int, default=100, help="gbm: raters of a "
+                        "movie examined for its closest raters")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command run")
     args = parser.parse_args()
-    if args.what == "mf-full" and args.full is None:
-        sys.exit("mf-full needs --full DIR")
-    {"mf": mf, "closest": closest, "pipeline": pipeline, "synth": synth,
-     "mf-full": mf_full}[args.what](args)  # fmt: skip
+    if args.what in ("mf-full", "gbm-full", "gbm-sample") and args.full is None:
+        sys.exit(f"{args.what} needs --full DIR")
+    {"mf": mf, "closest": closest, "pipeline": pipeline, "synth": synth, "mf-full": mf_full,
+     "gbm-full": gbm_full, "gbm-sample": gbm_sample}[args.what](args)  # fmt: skip
 
 
 if __name__ == "__main__":

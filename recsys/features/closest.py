@@ -11,15 +11,20 @@ each of u's targets, taking m's own contribution back out when u rated m in the 
 target's own rating is never used, in or out of the history). Scratch space is O(n_users) per
 chunk of users, reset through a list of the users touched; chunks run in parallel.
 
-`max_candidates` trades exactness for speed on very popular movies (the full Netflix data):
-only that many raters of m are examined, the ones with the most ratings, and c, s are computed
-pair by pair from the two users' sorted rows (once per pair and target user: the same heavy
-raters come back for many of u's movies).
+`max_candidates` trades exactness for speed on very popular movies (the full Netflix data,
+where one sweep per user costs Σ n_i² = 5.6e12 co-rater visits in all): only that many raters
+of m are examined, the ones with the most ratings. The examined raters of all targeted movies
+form a pool whose rows are laid out densely (one byte a movie, a code of the rating), so that
+c and s of a pair take one look-up per movie of u, however many movies v rated; once per pair
+and target user, since the same heavy raters come back for many of u's movies.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numba
@@ -33,6 +38,22 @@ log = logging.getLogger(__name__)
 PROGRESS_BATCHES = 16  # kernel calls for a big set of targets, each followed by a report
 FEW_COMMON = 3  # common movies that carry a comparison
 MISSING_COST = 3.5  # the distance each missing one of those adds
+
+
+#: Answers kept by `reusing`: (history, user, item, (n, max_candidates), answer).
+_kept: ContextVar[list | None] = ContextVar("recsys_closest_kept", default=None)
+
+
+@contextmanager
+def reusing() -> Iterator[None]:
+    """Within the block, `closest_raters` asked again for the same history, targets and
+    options gives its first answer instead of computing it again: the blend reads the closest
+    raters for its features and through its closest-raters base model."""
+    token = _kept.set([])
+    try:
+        yield
+    finally:
+        _kept.reset(token)
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,19 @@ def closest_raters(
     if max_candidates is not None and max_candidates < 1:
         raise ValueError(f"max_candidates must be >= 1 or None, got {max_candidates}")
     user, item = _targets(history, user, item)
+    kept = _kept.get()
+    if kept is not None:
+        for h, u, i, options, answer in kept:
+            same = h is history and options == (n, max_candidates)
+            if same and np.array_equal(u, user) and np.array_equal(i, item):
+                return answer
+    answer = _closest_raters(history, user, item, n, max_candidates)
+    if kept is not None:
+        kept.append((history, user, item, (n, max_candidates), answer))
+    return answer
+
+
+def _closest_raters(history, user, item, n, max_candidates) -> ClosestRaters:
     ratings = np.full((len(user), n), np.nan, np.float32)
     distances = np.full((len(user), n), np.nan, np.float32)
     raters = np.full((len(user), n), -1, np.int32)
@@ -92,7 +126,8 @@ def closest_raters(
         per_batch = max(1, -(-(len(chunks) - 1) // batches))
         doubled = _doubled_ratings(history) if max_candidates is None else None
         if max_candidates is not None:
-            candidates = _candidates(history, item[valid], max_candidates)
+            codes = _codes(history.by_user.ratings)
+            pool = _pool(history, item[valid], max_candidates, codes[0])
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
@@ -104,7 +139,7 @@ def closest_raters(
             elif max_candidates is None:
                 _closest_exact(history.n_users, *by_user, *by_item, *args)
             else:
-                _closest_capped(history.n_items, *candidates, max_candidates, *by_user, *by_item,
+                _closest_pooled(*pool, *codes, max_candidates, csr_u.indptr, csr_u.indices,
                                 *args)  # fmt: skip
             done = int(bounds[batch[-1]] - bounds[batch[0]])
             advance("closest raters (targets)", done, len(valid))
@@ -174,10 +209,20 @@ def _chunks(cost: np.ndarray, threads: int) -> np.ndarray:
     return np.unique(np.r_[0, cuts, len(cost)]).astype(np.int64)
 
 
-def _candidates(history: Interactions, items: np.ndarray, cap: int):
-    """Per movie, its raters with the most ratings first (ties: smaller index), cut to cap + 1
-    so that cap remain once the target user is skipped; only for the movies targeted."""
-    csr_i = history.by_item
+def _codes(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each rating as a code (1.. the number of distinct values; 0 is "not rated") and the
+    value of each code: a byte a rating on every usual scale."""
+    values, codes = np.unique(ratings, return_inverse=True)
+    dtype = np.uint8 if len(values) < 2**8 else np.uint16 if len(values) < 2**16 else np.uint32
+    return (codes + 1).astype(dtype), np.r_[np.nan, values].astype(np.float64)
+
+
+def _pool(history: Interactions, items: np.ndarray, cap: int, codes: np.ndarray):
+    """The examined raters of each targeted movie, the ones with the most ratings first
+    (ties: smaller index), cap + 1 of them so that cap remain once the target user is
+    skipped; and the pool they form, its rows dense: (pointers, raters' pool slots, their
+    ratings of the movie, the pool's rows as the ``codes`` of `_codes`)."""
+    csr_i, csr_u = history.by_item, history.by_user
     wanted = np.zeros(history.n_items, np.bool_)
     wanted[items] = True
     sizes = np.where(wanted, np.minimum(csr_i.counts, cap + 1), 0)
@@ -185,9 +230,18 @@ def _candidates(history: Interactions, items: np.ndarray, cap: int):
     np.cumsum(sizes, out=ptr[1:])
     users = np.empty(ptr[-1], np.int32)
     ratings = np.empty(ptr[-1], np.float32)
-    activity = history.by_user.counts.astype(np.int64)
+    activity = csr_u.counts.astype(np.int64)
     _fill_candidates(csr_i.indptr, csr_i.indices, csr_i.ratings, activity, cap, ptr, users, ratings)
-    return ptr, users, ratings
+    pool = np.unique(users)
+    slot = np.full(history.n_users, -1, np.int64)
+    slot[pool] = np.arange(len(pool))
+    rows = np.zeros((len(pool), history.n_items), codes.dtype)
+    counts = csr_u.counts[pool]
+    at = np.repeat(csr_u.indptr[pool], counts) + np.arange(counts.sum()) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+    rows[np.repeat(np.arange(len(pool)), counts), csr_u.indices[at]] = codes[at]
+    return ptr, slot[users], users, ratings, rows
 
 
 @numba.njit(cache=True, parallel=True)
@@ -411,57 +465,31 @@ def _closest_packed(
             _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
 
 
-@numba.njit(cache=True)
-def _pair(u_lo, u_hi, v_lo, v_hi, mine, u_items, u_ratings):
-    """c and s of u and v over all the movies both rated, u's ratings scattered in ``mine``
-    (NaN where u has none): walk v's row, or binary-search u's movies in it when v rated
-    many more."""
-    c = 0
-    s = 0.0
-    n_v = v_hi - v_lo
-    if n_v <= (u_hi - u_lo) * (np.log2(n_v + 1.0) + 1.0):
-        for q in range(v_lo, v_hi):
-            i = u_items[q]
-            if not np.isnan(mine[i]):
-                c += 1
-                s += abs(mine[i] - np.float64(u_ratings[q]))
-    else:
-        row = u_items[v_lo:v_hi]
-        for p in range(u_lo, u_hi):
-            i = u_items[p]
-            q = np.searchsorted(row, i)
-            if q < n_v and row[q] == i:
-                c += 1
-                s += abs(mine[i] - np.float64(u_ratings[v_lo + q]))
-    return c, s
-
-
 @numba.njit(cache=True, parallel=True)
-def _closest_capped(
-    n_items, cand_ptr, cand_users, cand_ratings, cap,
-    u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings,
+def _closest_pooled(
+    cand_ptr, cand_slots, cand_users, cand_ratings, rows, u_codes, values, cap, u_ptr, u_items,
     user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
+    """The capped candidates of each target, c and s of a pair read from the rater's dense
+    row at u's movies (u's movies ascending: the sums of a walk of both sorted rows)."""
     n = ratings.shape[1]
-    n_users = len(u_ptr) - 1
     for chunk in numba.prange(len(chunks) - 1):
-        mine = np.full(n_items, np.nan)
-        common = np.full(n_users, -1, np.int64)  # -1: pair not computed yet for this u
-        diff = np.zeros(n_users, np.float64)
-        touched = np.empty(n_users, np.int64)
+        common = np.full(rows.shape[0], -1, np.int64)  # -1: pair not computed yet for this u
+        diff = np.zeros(rows.shape[0], np.float64)
+        touched = np.empty(rows.shape[0], np.int64)
         best_d = np.empty(n, np.float64)
         best_c = np.empty(n, np.int64)
         best_v = np.empty(n, np.int64)
         best_r = np.empty(n, np.float32)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
-            for p in range(u_ptr[u], u_ptr[u + 1]):
-                mine[u_items[p]] = u_ratings[p]
+            lo, hi = u_ptr[u], u_ptr[u + 1]
             n_touched = 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 m = item[t]
-                own = mine[m]
+                p = lo + np.searchsorted(u_items[lo:hi], m)
+                own = values[u_codes[p]] if p < hi and u_items[p] == m else np.nan
                 k = 0
                 examined = 0
                 for q in range(cand_ptr[m], cand_ptr[m + 1]):
@@ -471,23 +499,25 @@ def _closest_capped(
                     if examined == cap:
                         break
                     examined += 1
+                    h = cand_slots[q]
                     # The heavy raters come back for many of u's movies: pair them once.
-                    if common[v] < 0:
-                        common[v], diff[v] = _pair(
-                            u_ptr[u], u_ptr[u + 1], u_ptr[v], u_ptr[v + 1], mine, u_items, u_ratings
-                        )
-                        touched[n_touched] = v
+                    if common[h] < 0:
+                        c, s = 0, 0.0
+                        for e in range(lo, hi):
+                            code = rows[h, u_items[e]]
+                            if code:
+                                c += 1
+                                s += abs(values[u_codes[e]] - values[code])
+                        common[h], diff[h] = c, s
+                        touched[n_touched] = h
                         n_touched += 1
-                    c, s = _leave_out(common[v], diff[v], own, cand_ratings[q])
+                    c, s = _leave_out(common[h], diff[h], own, cand_ratings[q])
                     k = _offer(
                         _distance(c, s), c, v, cand_ratings[q], k, best_d, best_c, best_v, best_r
                     )
                 _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
-            for p in range(u_ptr[u], u_ptr[u + 1]):
-                mine[u_items[p]] = np.nan
             for j in range(n_touched):
                 common[touched[j]] = -1
-                diff[touched[j]] = 0.0
 
 
 @numba.njit(cache=True)

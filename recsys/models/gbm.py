@@ -30,9 +30,11 @@ from recsys.features.builder import (
     item_years,
     seed_features,
 )
+from recsys.features.closest import reusing
 from recsys.features.era import movie_eras
 from recsys.models.base import Recommender
 from recsys.models.bias import Biases
+from recsys.models.closest import ClosestRaters as ClosestRatersModel
 from recsys.models.trees import Forest
 
 VALIDATION_FRACTION = 0.1  # the share of targets early stopping holds out
@@ -195,9 +197,16 @@ class GBMBlend(_Boosted):
         self._require(not unknown, f"base_models: cannot blend {unknown}")
 
     def _fit_bases(self, data: Dataset, history: Interactions) -> dict[str, Recommender]:
+        """The base models, the closest-raters one examining the candidates the blend's own
+        closest-rater features do (so the two share one computation, `reusing`)."""
         from recsys.models.registry import make_model
 
-        return {name: make_model(name).fit(data, history=history) for name in self.base_models}
+        def base(name: str) -> Recommender:
+            if name == ClosestRatersModel.name:
+                return make_model(name, max_candidates=self.max_candidates)
+            return make_model(name)
+
+        return {name: base(name).fit(data, history=history) for name in self.base_models}
 
     def _biases(self, history: Interactions) -> Biases:
         """The damped biases of a history; those of the fitted history are kept, so predicting
@@ -212,12 +221,14 @@ class GBMBlend(_Boosted):
 
     def _features(self, history, bases, user, item, timestamps, base_scores=None) -> np.ndarray:
         biases = self._biases(history)
-        features = blend_features(
-            history, biases, self.item_year_, self.item_era_, user, item, timestamps,
-            era_default=self.era_default, max_candidates=self.max_candidates,
-        )  # fmt: skip
-        if base_scores is None:
-            base_scores = [m.predict_indices(user, item, timestamps).rating for m in bases.values()]
+        with reusing():  # the closest-raters base model reads the same closest raters
+            features = blend_features(
+                history, biases, self.item_year_, self.item_era_, user, item, timestamps,
+                era_default=self.era_default, max_candidates=self.max_candidates,
+            )  # fmt: skip
+            if base_scores is None:
+                base_scores = [m.predict_indices(user, item, timestamps).rating
+                               for m in bases.values()]  # fmt: skip
         return np.column_stack([features, *base_scores]).astype(np.float32)
 
     def _fit(self, history: Interactions, data: Dataset) -> None:

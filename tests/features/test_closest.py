@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
-from recsys.features.closest import closest_raters, nearest_users
+from recsys.features.closest import closest_raters, nearest_users, reusing
 
 # Few distinct values, so that equal distances (ties) are common.
 VALUES = (1.0, 2.0, 2.5, 4.0)
@@ -270,3 +270,35 @@ def test_ratings_off_the_half_star_grid_take_the_float_path_and_match(case, n):
     table = {pair: r * 1.3 for pair, r in table.items()}
     result = run(table, n_users, n_items, targets, n=n)
     assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
+
+
+def test_a_capped_history_of_many_distinct_ratings_matches_the_spec():
+    """More distinct ratings than a byte codes: the pool's rows take two bytes a movie."""
+    rng = np.random.default_rng(5)
+    cells = rng.random((60, 12)) < 0.6
+    values = np.round(rng.uniform(0, 2000, cells.sum()), 0) / 7  # about 400 distinct values
+    table = {(int(u), int(i)): float(r) for (u, i), r in zip(np.argwhere(cells), values,
+                                                              strict=True)}  # fmt: skip
+    assert len(set(table.values())) > 255
+    targets = [*sorted(table)[::3], (0, 5), (59, 11)]
+    for cap in (1, 3, 60):
+        result = run(table, 60, 12, targets, n=4, max_candidates=cap)
+        expected = [reference_closest(table, u, m, 4, capped_candidates(table, u, m, cap))
+                    for u, m in targets]  # fmt: skip
+        assert_matches(result, expected, 4)
+
+
+def test_reusing_answers_a_repeated_question_once():
+    table = {(0, 0): 4.0, (1, 0): 2.0, (1, 1): 3.0, (2, 1): 4.0, (2, 0): 1.0}
+    history = history_of(table, 3, 2)
+    user, item = np.array([0, 1, 2]), np.array([0, 1, 1])
+    with reusing():
+        first = closest_raters(history, user, item)
+        assert closest_raters(history, user.copy(), item.copy()) is first
+        assert closest_raters(history, user, item, n=2) is not first  # other options
+        assert closest_raters(history, user[:2], item[:2]) is not first  # other targets
+        other = history_of(table, 3, 2)
+        assert closest_raters(other, user, item) is not first  # another history
+    again = closest_raters(history, user, item)
+    assert again is not first  # outside the block nothing is kept
+    np.testing.assert_array_equal(again.raters, first.raters)
