@@ -241,16 +241,22 @@ class GBMBlend(_Boosted):
                             np.float32)  # fmt: skip
         for f in range(fold.max() + 1):
             rows = fold == f
-            rest = history.subset(~rows)
-            features[rows[described]] = self._features(
-                rest, self._fit_bases(data, rest),
-                history.user[rows], history.item[rows], history.timestamp[rows],
-            )  # fmt: skip
+            features[rows[described]] = self._held_out_features(data, history, rows)
         self.base_models_ = self._fit_bases(data, history)
         held = held_out(self.random_state, len(history))[described]
         self.regressor_ = self._boost(features, history.rating[described], held,
                                       n_iter_no_change=N_ITER_NO_CHANGE)  # fmt: skip
         self.feature_names_ = [*BLEND_FEATURES, *self.base_models]
+
+    def _held_out_features(self, data: Dataset, history: Interactions, rows: np.ndarray):
+        """Features of the ``rows`` of the history, from base models fitted without them (the
+        rest of the history and those models are let go on return: at full Netflix size the
+        rest is a second copy of the ratings)."""
+        rest = history.subset(~rows)
+        return self._features(
+            rest, self._fit_bases(data, rest),
+            history.user[rows], history.item[rows], history.timestamp[rows],
+        )  # fmt: skip
 
     def assignment(self, n_ratings: int) -> np.ndarray:
         """The fold each training rating is described in (-1: none): folds for all of them,
