@@ -236,12 +236,17 @@ def _pool(history: Interactions, items: np.ndarray, cap: int, codes: np.ndarray)
     slot = np.full(history.n_users, -1, np.int64)
     slot[pool] = np.arange(len(pool))
     rows = np.zeros((len(pool), history.n_items), codes.dtype)
-    counts = csr_u.counts[pool]
-    at = np.repeat(csr_u.indptr[pool], counts) + np.arange(counts.sum()) - np.repeat(
-        np.cumsum(counts) - counts, counts
-    )
-    rows[np.repeat(np.arange(len(pool)), counts), csr_u.indices[at]] = codes[at]
+    _fill_rows(pool, csr_u.indptr, csr_u.indices, codes, rows)
     return ptr, slot[users], users, ratings, rows
+
+
+@numba.njit(cache=True)
+def _fill_rows(pool, indptr, indices, codes, rows):
+    """Each pool user's ratings as codes in their dense row (no index arrays the size of the
+    pool's ratings: 50 M of them at full Netflix size)."""
+    for h in range(len(pool)):
+        for p in range(indptr[pool[h]], indptr[pool[h] + 1]):
+            rows[h, indices[p]] = codes[p]
 
 
 @numba.njit(cache=True, parallel=True)

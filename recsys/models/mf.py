@@ -122,11 +122,14 @@ class MatrixFactorization(Recommender):
 def _grid(history: Interactions, rng: np.random.Generator):
     """The ratings shuffled and grouped by cell of the BLOCKS × BLOCKS grid (user block major);
     ``cells`` holds the BLOCKS² + 1 boundaries."""
-    user_block = rng.integers(0, BLOCKS, history.n_users)
-    item_block = rng.integers(0, BLOCKS, history.n_items)
+    user_block = rng.integers(0, BLOCKS, history.n_users).astype(np.uint8)
+    item_block = rng.integers(0, BLOCKS, history.n_items).astype(np.uint8)
+    # A byte a rating for its cell (BLOCKS² <= 256), sorted by radix: at 100 M ratings the
+    # int64 cells and their comparison sort cost 4 GB beside the history, this 2.4.
+    cell = user_block[history.user] * np.uint8(BLOCKS) + item_block[history.item]
     shuffled = rng.permutation(len(history))
-    cell = user_block[history.user[shuffled]] * BLOCKS + item_block[history.item[shuffled]]
-    order = shuffled[np.argsort(cell, kind="stable")]
+    order = shuffled[np.argsort(cell[shuffled], kind="stable")]
+    del shuffled
     cells = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
     np.cumsum(np.bincount(cell, minlength=BLOCKS * BLOCKS), out=cells[1:])
     return history.user[order], history.item[order], history.rating[order], cells
