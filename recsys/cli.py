@@ -73,7 +73,8 @@ def _progress_bar(total: int | None, unit: str = "B"):
 
 
 class _ProgressBars:
-    """A tqdm bar with its rate for each long library step that reports progress."""
+    """A tqdm bar with its rate for each long library step that reports progress. A step of
+    unknown size (bytes of a stream) ends when another step reports."""
 
     def __init__(self) -> None:
         self.bars: dict = {}
@@ -83,6 +84,8 @@ class _ProgressBars:
         if bar is None:
             from tqdm import tqdm
 
+            for other in [name for name, open_ in self.bars.items() if open_.total is None]:
+                self.bars.pop(other).close()
             bar = self.bars[step] = tqdm(total=total, desc=step, unit="", unit_scale=True,
                                          file=sys.stderr)  # fmt: skip
         bar.update(done)

@@ -30,3 +30,16 @@ def test_closest_raters_and_mf_report_all_their_work():
     assert sum(n for n, _ in targets) == len(history) and {t for _, t in targets} == {len(history)}
     epochs = done["mf epochs (ratings)"]
     assert len(epochs) == 3 and sum(n for n, _ in epochs) == 3 * len(history)
+
+
+def test_a_bar_of_unknown_size_ends_when_the_next_step_reports(capsys):
+    from recsys.cli import _ProgressBars
+
+    bars = _ProgressBars()
+    bars("reading (bytes)", 11, None)
+    bars("reading (bytes)", 4, None)
+    assert bars.bars["reading (bytes)"].n == 15
+    bars("features (targets)", 2, 10)  # the stream was read: its bar stops its clock
+    assert list(bars.bars) == ["features (targets)"]
+    bars("features (targets)", 8, 10)
+    assert bars.bars == {}
