@@ -124,15 +124,28 @@ def _grid(history: Interactions, rng: np.random.Generator):
     ``cells`` holds the BLOCKS² + 1 boundaries."""
     user_block = rng.integers(0, BLOCKS, history.n_users).astype(np.uint8)
     item_block = rng.integers(0, BLOCKS, history.n_items).astype(np.uint8)
-    # A byte a rating for its cell (BLOCKS² <= 256), sorted by radix: at 100 M ratings the
-    # int64 cells and their comparison sort cost 4 GB beside the history, this 2.4.
+    # A byte a rating for its cell (BLOCKS² <= 256) and 32-bit positions, grouped by a stable
+    # counting sort: at 100 M ratings int64 cells, a shuffle and an argsort cost 4 GB beside
+    # the history, this 0.9 (the same order as the stable argsort of the shuffled cells).
     cell = user_block[history.user] * np.uint8(BLOCKS) + item_block[history.item]
-    shuffled = rng.permutation(len(history))
-    order = shuffled[np.argsort(cell[shuffled], kind="stable")]
-    del shuffled
+    shuffled = rng.permutation(np.arange(len(history), dtype=np.int32))
     cells = np.zeros(BLOCKS * BLOCKS + 1, np.int64)
     np.cumsum(np.bincount(cell, minlength=BLOCKS * BLOCKS), out=cells[1:])
+    order = _group(shuffled, cell, cells[:-1].copy())
+    del shuffled, cell
     return history.user[order], history.item[order], history.rating[order], cells
+
+
+@numba.njit(cache=True)
+def _group(positions, key, starts):
+    """``positions`` grouped by their ``key`` (stable: in the given order within a group);
+    ``starts`` is where each key's group begins, and is used up."""
+    out = np.empty_like(positions)
+    for p in positions:
+        k = key[p]
+        out[starts[k]] = p
+        starts[k] += 1
+    return out
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
