@@ -27,7 +27,11 @@ def test_the_grid_is_the_plain_formulations_to_the_rating():
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
     user, item, _, cells = got
-    user_block = np.random.default_rng(7).integers(0, mf.BLOCKS, history.n_users)
+    blocks = np.random.default_rng(7)
+    user_block = blocks.integers(0, mf.BLOCKS, history.n_users)
+    item_block = blocks.integers(0, mf.BLOCKS, history.n_items)
     assert len(user) == len(history) and cells[-1] == len(history)
-    for c in range(mf.BLOCKS**2):  # each cell holds one user block's ratings
-        assert len(np.unique(user_block[user[cells[c] : cells[c + 1]]])) <= 1
+    for c in range(mf.BLOCKS**2):  # each cell holds one user block's and one movie block's
+        rows = slice(cells[c], cells[c + 1])
+        assert {*user_block[user[rows]]} <= {c // mf.BLOCKS}
+        assert {*item_block[item[rows]]} <= {c % mf.BLOCKS}
