@@ -73,8 +73,7 @@ def _progress_bar(total: int | None, unit: str = "B"):
 
 
 class _ProgressBars:
-    """A tqdm bar with its rate for each long library step that reports progress. A step of
-    unknown size (bytes of a stream) ends when another step reports."""
+    """A tqdm bar with its rate for each long library step that reports progress."""
 
     def __init__(self) -> None:
         self.bars: dict = {}
@@ -82,10 +81,10 @@ class _ProgressBars:
     def __call__(self, step: str, done: int, total: int | None) -> None:
         bar = self.bars.get(step)
         if bar is None:
+            if total == 0:  # the end of a step never shown
+                return
             from tqdm import tqdm
 
-            for other in [name for name, open_ in self.bars.items() if open_.total is None]:
-                self.bars.pop(other).close()
             bar = self.bars[step] = tqdm(total=total, desc=step, unit="", unit_scale=True,
                                          file=sys.stderr)  # fmt: skip
         bar.update(done)

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-Listener = Callable[[str, int, int | None], None]  # (step, units done now, total or None)
+#: (step, units done now, total or None); a total of 0 says a step of unknown size is over.
+Listener = Callable[[str, int, int | None], None]
 _listener: ContextVar[Listener | None] = ContextVar("recsys_progress", default=None)
 
 
@@ -17,6 +18,11 @@ def advance(step: str, done: int, total: int | None = None) -> None:
     listener = _listener.get()
     if listener is not None:
         listener(step, done, total)
+
+
+def finished(step: str) -> None:
+    """Report that ``step``, of unknown size (a stream's bytes), is over."""
+    advance(step, 0, 0)
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from recsys.data.interactions import Interactions
 from recsys.data.synthetic import synthesize
 from recsys.features.closest import closest_raters
@@ -32,14 +34,27 @@ def test_closest_raters_and_mf_report_all_their_work():
     assert len(epochs) == 3 and sum(n for n, _ in epochs) == 3 * len(history)
 
 
-def test_a_bar_of_unknown_size_ends_when_the_next_step_reports(capsys):
+def test_reading_netflix_files_reports_its_end(tmp_path):
+    from recsys.data.netflix import READING, read_probe, write_probe
+
+    pairs = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [7, 7, 9]})
+    write_probe(pairs, tmp_path / "probe.txt")
+    heard = []
+    with reporting(lambda step, n, total: heard.append((step, n, total))):
+        read_probe(tmp_path / "probe.txt")
+    size = (tmp_path / "probe.txt").stat().st_size
+    assert heard == [(READING, size, None), (READING, 0, 0)]
+
+
+def test_the_cli_bar_of_unknown_size_closes_at_its_end(capsys):
     from recsys.cli import _ProgressBars
 
     bars = _ProgressBars()
     bars("reading (bytes)", 11, None)
     bars("reading (bytes)", 4, None)
     assert bars.bars["reading (bytes)"].n == 15
-    bars("features (targets)", 2, 10)  # the stream was read: its bar stops its clock
-    assert list(bars.bars) == ["features (targets)"]
-    bars("features (targets)", 8, 10)
+    bars("reading (bytes)", 0, 0)  # finished: the bar stops its clock now
     assert bars.bars == {}
+    capsys.readouterr()
+    bars("reading (bytes)", 0, 0)  # the end of a step never shown draws nothing
+    assert bars.bars == {} and capsys.readouterr().err == ""

@@ -40,13 +40,14 @@ from recsys.data.schema import (
 )
 from recsys.data.sources import CORRUPT, Source, basename
 from recsys.errors import BadRowError, ConfigError, DataFormatError
-from recsys.progress import advance
+from recsys.progress import advance, finished
 
 log = logging.getLogger(__name__)
 
 RATING_FILES = ("combined_data_*.txt", "mv_*.txt")
 TITLE_FILES = ("movie_titles.txt", "movie_titles.csv")
 TRAINING_TAR = "training_set.tar"
+READING = "reading Netflix files (bytes)"  # a progress step
 CHUNK_BYTES = 32 << 20  # read size: big enough to amortise calls, small beside 100 M ratings
 MAX_LINE = 1 << 16  # a longer line means the file is not Netflix data
 SECONDS_PER_DAY = 86_400
@@ -296,6 +297,7 @@ class _Scan:
     def finish(self) -> None:
         """Trim the columns to the rows read; a source with no line of the expected shape (but
         malformed ones) is in another format."""
+        finished(READING)
         self.buffer = None
         self._resize(self.rows)
         if self.rows == 0 and self.first_bad:
@@ -341,7 +343,7 @@ def _chunks(stream: BinaryIO, label: str, buf: np.ndarray) -> Iterator[Window]:
     carry, first = 0, True
     while True:
         length = carry + _fill(stream, view[carry : carry + chunk])
-        advance("reading Netflix files (bytes)", length - carry)
+        advance(READING, length - carry)
         final = length < carry + chunk
         if first:
             _check_first_line(bytes(buf[: min(length, 256)]), label)
