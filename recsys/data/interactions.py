@@ -156,15 +156,18 @@ class Interactions:
 
 
 @numba.njit(cache=True)
+def entry(indptr, indices, row, column):
+    """Where ``column`` sits in CSR row ``row`` (a binary search), -1 when it is not there."""
+    lo, hi = indptr[row], indptr[row + 1]
+    p = lo + np.searchsorted(indices[lo:hi], column)
+    return p if p < hi and indices[p] == column else -1
+
+
+@numba.njit(cache=True)
 def _positions(indptr, indices, user, item):
     n_users = len(indptr) - 1
     out = np.full(len(user), -1, np.int64)
     for t in range(len(user)):
-        u, i = user[t], item[t]
-        if u < 0 or u >= n_users or i < 0:
-            continue
-        lo, hi = indptr[u], indptr[u + 1]
-        p = lo + np.searchsorted(indices[lo:hi], i)
-        if p < hi and indices[p] == i:
-            out[t] = p
+        if 0 <= user[t] < n_users and item[t] >= 0:
+            out[t] = entry(indptr, indices, user[t], item[t])
     return out

@@ -60,7 +60,7 @@ def activity_features(
 
     rating_year = 1970 + timestamps / SECONDS_PER_YEAR
     movie_age = rating_year - _lookup(item_year.astype(np.float64), item)
-    first_seen = _lookup(_first_timestamps(by_user).astype(np.float64), user)
+    first_seen = _lookup(_first_timestamps(by_user), user)
     days_since_first = (timestamps - first_seen) / DAY
 
     day = timestamps // DAY

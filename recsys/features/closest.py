@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from recsys.data.interactions import Interactions
+from recsys.data.interactions import Interactions, entry
 from recsys.progress import advance
 
 log = logging.getLogger(__name__)
@@ -331,11 +331,8 @@ def _leave_out(c, s, own, theirs):
 @numba.njit(cache=True)
 def _own_rating(u, m, u_ptr, u_items, u_ratings):
     """u's rating of m in the history, NaN when there is none."""
-    lo, hi = u_ptr[u], u_ptr[u + 1]
-    p = lo + np.searchsorted(u_items[lo:hi], m)
-    if p < hi and u_items[p] == m:
-        return np.float64(u_ratings[p])
-    return np.nan
+    p = entry(u_ptr, u_items, u, m)
+    return np.float64(u_ratings[p]) if p >= 0 else np.nan
 
 
 @numba.njit(cache=True)
@@ -391,11 +388,8 @@ LOW = (1 << PACK) - 1
 @numba.njit(cache=True)
 def _own_doubled(u, m, u_ptr, u_items, u_doubled):
     """Twice u's rating of m in the history, -1 when there is none."""
-    lo, hi = u_ptr[u], u_ptr[u + 1]
-    p = lo + np.searchsorted(u_items[lo:hi], m)
-    if p < hi and u_items[p] == m:
-        return np.int64(u_doubled[p])
-    return np.int64(-1)
+    p = entry(u_ptr, u_items, u, m)
+    return np.int64(u_doubled[p]) if p >= 0 else np.int64(-1)
 
 
 @numba.njit(cache=True)
@@ -493,8 +487,8 @@ def _closest_pooled(
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 m = item[t]
-                p = lo + np.searchsorted(u_items[lo:hi], m)
-                own = values[u_codes[p]] if p < hi and u_items[p] == m else np.nan
+                p = entry(u_ptr, u_items, u, m)
+                own = values[u_codes[p]] if p >= 0 else np.nan
                 k = 0
                 examined = 0
                 for q in range(cand_ptr[m], cand_ptr[m + 1]):
