@@ -115,42 +115,72 @@ def _co_rater_visits(history, user) -> float:
     return float(per_user[np.unique(user)].sum())
 
 
-def _pair_by_pair_reference(history, user, item, size: int, repeats: int) -> None:
-    """The exact kernel against pair-by-pair exact scoring of every rater of m (the capped
-    kernel with a cap above every movie's raters: |R(m)| pair walks a target) on the same
-    random subset of targets, in the same run; the two must agree."""
+def _pair_by_pair_reference(history, user, item, size: int, repeats: int, group_by) -> None:
+    """The exact kernel (grouped by ``group_by``) against pair-by-pair exact scoring of every
+    rater of m (the capped kernel with a cap above every movie's raters: |R(m)| pair walks a
+    target) on the same random subset of targets, in the same run; the two must agree."""
     from recsys.features.closest import closest_raters
 
     chosen = np.sort(np.random.default_rng(1).permutation(len(user))[:size])
     user, item = user[chosen], item[chosen]
     cap = int(history.by_item.counts.max()) + 1
-    exact = closest_raters(history, user, item)
+    exact = closest_raters(history, user, item, group_by=group_by)
     brute = closest_raters(history, user, item, max_candidates=cap)
     for name in ("raters", "ratings", "distances"):
         np.testing.assert_array_equal(getattr(exact, name), getattr(brute, name))
-    rate, times, _ = _closest_rate(history, user, item, repeats)
+    rate, times, _ = _closest_rate(history, user, item, repeats, group_by=group_by)
     ref_rate, ref_times, _ = _closest_rate(history, user, item, repeats, max_candidates=cap)
-    print(f"    reference on {len(user):,} of these targets (same results): exact kernel "
+    print(f"    reference on {len(user):,} of these targets (same results): exact, by {group_by}, "
           f"{rate:,.0f} targets/s {np.round(times, 2).tolist()}, pair-by-pair "
           f"{ref_rate:,.0f} targets/s {np.round(ref_times, 2).tolist()}; ratio "
           f"{rate / ref_rate:.1f}x")  # fmt: skip
 
 
+def _closest_set(history, label, user, item, group_by, args, reference_size) -> None:
+    """One set of targets: the chosen grouping timed, the other beside it as the reference,
+    pair-by-pair scoring of a subset, and the capped kernel if asked."""
+    from recsys.features.closest import grouping
+
+    chosen = group_by or grouping(history, user, item)
+    rate, times, per_cpu = _closest_rate(history, user, item, args.repeats, group_by=chosen)
+    visits = _co_rater_visits(history, user)
+    print(f"  {label}: {len(user):,} targets; grouped by {chosen}"
+          f"{'' if group_by else ' (its estimate)'}: median {statistics.median(times):.2f} s "
+          f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s; {per_cpu:,.0f} per "
+          f"CPU-second; one sweep a user would visit {visits / len(user):,.0f} co-raters a "
+          f"target")  # fmt: skip
+    if group_by is None:  # the other grouping, same targets, same run
+        other = "user" if chosen == "movie" else "movie"
+        other_rate, other_times, _ = _closest_rate(history, user, item, args.repeats,
+                                                   group_by=other)  # fmt: skip
+        print(f"    grouped by {other} instead: {other_rate:,.0f} targets/s "
+              f"{np.round(other_times, 2).tolist()}; ratio {rate / other_rate:.2f}x")  # fmt: skip
+    _pair_by_pair_reference(history, user, item, reference_size, args.repeats, chosen)
+    if args.capped:  # what gbm-full examines instead: the capped pool
+        rate, times, _ = _closest_rate(history, user, item, args.repeats,
+                                       max_candidates=args.max_candidates)  # fmt: skip
+        print(f"    capped at max_candidates={args.max_candidates}: median "
+              f"{statistics.median(times):.2f} s {np.round(times, 2).tolist()} = "
+              f"{rate:,.0f} targets/s")  # fmt: skip
+
+
 def closest(args) -> None:
     """Exact closest raters on the sample: every period-one rating (left out of its own
-    description) and every period-two rating; on the 100 M set the probe targets of a random
-    share of the users (--share). Each set beside pair-by-pair scoring of a subset."""
+    description) and every period-two rating, grouped as the estimate chooses and the other
+    way beside it. On the 100 M set, the probe targets of a random share of the users grouped
+    by user (--share) and of a random share of the movies grouped by movie (--movie-share):
+    each sample keeps its grouping's unit whole, so each rate stands for the whole probe set.
+    Each set beside pair-by-pair scoring of a subset."""
     from recsys.data.interactions import Interactions
     from recsys.data.loading import load
     from recsys.data.splits import make_splits
     from recsys.data.vocabulary import Vocabulary
+    from recsys.features.closest import grouping
 
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), "
           f"{numba.get_num_threads()} numba threads")  # fmt: skip
-    runs = [(args.sample, "temporal", 1.0)] + ([(args.full, "probe", args.share)] if args.full
-                                               else [])  # fmt: skip
-    shares = {"period one (leave-one-out)": args.sample_share}
-    for folder, split_name, share in runs:
+    runs = [(args.sample, "temporal")] + ([(args.full, "probe")] if args.full else [])
+    for folder, split_name in runs:
         dataset = load(folder)
         ratings = dataset.ratings
         (split,) = make_splits(ratings, split_name, probe=folder)
@@ -161,35 +191,26 @@ def closest(args) -> None:
         test_user = users.index(split.test["user_id"].to_numpy())
         test_item = items.index(split.test["item_id"].to_numpy())
         del split
-        sets = {"period two" if split_name == "temporal" else "probe": (test_user, test_item)}
-        if split_name == "temporal":
-            sets["period one (leave-one-out)"] = (history.user, history.item)
+        known = (test_user >= 0) & (test_item >= 0)
+        test_user, test_item = test_user[known], test_item[known]
         counts = history.by_item.counts.astype(np.float64)
         print(f"closest on {folder} ({split_name}): history {len(history):,} ratings, "
               f"{history.n_users:,} users; sum of n_i^2 = {np.sum(counts**2):.3g}")  # fmt: skip
-        for name, (user, item) in sets.items():
-            known = (user >= 0) & (item >= 0)
-            user, item = user[known], item[known]
-            set_share = shares.get(name, share)
-            if set_share < 1:  # every target of a random share of the users
-                chosen = np.random.default_rng(0).random(history.n_users) < set_share
-                keep = chosen[user]
-                user, item = user[keep], item[keep]
-            rate, times, per_cpu = _closest_rate(history, user, item, args.repeats)
-            visits = _co_rater_visits(history, user)
-            label = f"{name} (users sampled at {set_share:.1%})" if set_share < 1 else name
-            print(f"  {label}: {len(user):,} targets, median {statistics.median(times):.2f} s "
-                  f"{np.round(times, 2).tolist()} = {rate:,.0f} targets/s; {per_cpu:,.0f} per "
-                  f"CPU-second; {visits / len(user):,.0f} co-rater visits a target, "
-                  f"{visits * rate / len(user) / 1e6:,.0f} M visits/s")  # fmt: skip
-            size = args.reference_full if split_name == "probe" else args.reference
-            _pair_by_pair_reference(history, user, item, size, args.repeats)
-            if args.capped:  # what gbm-full examines instead: the capped pool
-                rate, times, per_cpu = _closest_rate(history, user, item, args.repeats,
-                                                     max_candidates=args.max_candidates)
-                print(f"    capped at max_candidates={args.max_candidates}: median "
-                      f"{statistics.median(times):.2f} s {np.round(times, 2).tolist()} = "
-                      f"{rate:,.0f} targets/s; {per_cpu:,.0f} per CPU-second")  # fmt: skip
+        if split_name == "temporal":
+            for label, user, item in [("period two", test_user, test_item),
+                                      ("period one (leave-one-out)", history.user,
+                                       history.item)]:  # fmt: skip
+                _closest_set(history, label, user, item, None, args, args.reference)
+            continue
+        whole = grouping(history, test_user, test_item)
+        print(f"  all {len(test_user):,} probe targets: the estimate groups them by {whole}")
+        rng = np.random.default_rng(0)
+        for unit, share, size in (("user", args.share, history.n_users),
+                                  ("movie", args.movie_share, history.n_items)):  # fmt: skip
+            keep = (rng.random(size) < share)[test_user if unit == "user" else test_item]
+            label = f"probe targets of {share:.1%} of the {unit}s"
+            _closest_set(history, label, test_user[keep], test_item[keep], unit, args,
+                         args.reference_full)  # fmt: skip
     print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")
 
 
@@ -272,10 +293,10 @@ def main() -> None:
     parser.add_argument("out", nargs="?", default="/tmp/nf", help="synth: folder to write")
     parser.add_argument("--sample", type=Path, default=Path("/tmp/nfs"))
     parser.add_argument("--full", type=Path)
-    parser.add_argument("--share", type=float, default=0.01, help="closest on --full: share of "
-                        "the users whose targets are timed")  # fmt: skip
-    parser.add_argument("--sample-share", type=float, default=1.0, help="closest: share of "
-                        "the sample's users whose period-one targets are timed")  # fmt: skip
+    parser.add_argument("--share", type=float, default=0.005, help="closest on --full: share "
+                        "of the users whose targets are timed grouped by user")  # fmt: skip
+    parser.add_argument("--movie-share", type=float, default=0.02, help="closest on --full: "
+                        "share of the movies whose targets are timed grouped by movie")  # fmt: skip
     parser.add_argument("--reference", type=int, default=1000, help="closest: targets scored "
                         "pair by pair beside the exact kernel")  # fmt: skip
     parser.add_argument("--reference-full", type=int, default=40, help="the same on --full")

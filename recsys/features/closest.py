@@ -5,11 +5,13 @@ that both rated, c = |C| and s = Σ_{i∈C} |r_ui − r_vi|, the distance is d =
 else s + 3.5·(3 − c). Ties go to more common movies, then to the smaller user index (indices
 follow the sorted raw ids, so this is the smaller user id).
 
-The exact algorithm groups targets by user. For a user u it sweeps the raters of each movie u
-rated, adding to c[v] and s[v] for every co-rater v (cost Σ_{i∈I_u} n_i), then scans R(m) for
-each of u's targets, taking m's own contribution back out when u rated m in the history (so the
-target's own rating is never used, in or out of the history). Scratch space is O(n_users) per
-chunk of users, reset through a list of the users touched; chunks run in parallel.
+The exact algorithm groups targets by user or by movie, whichever costs less (`_plan`). By user:
+for a user u it sweeps the raters of each movie u rated, adding to c[v] and s[v] for every
+co-rater v (cost Σ_{i∈I_u} n_i), then scans R(m) for each of u's targets, taking m's own
+contribution back out when u rated m in the history (so the target's own rating is never used,
+in or out of the history). By movie (ratings on a half-star grid): the raters of m are listed
+by the other movies they rated, once a movie; a target then walks only the raters of m who
+share a movie with u, which is what the overlaps cost. Chunks of groups run in parallel.
 
 `max_candidates` trades exactness for speed on very popular movies (the full Netflix data,
 where one sweep per user costs Σ n_i² = 5.6e12 co-rater visits in all): only that many raters
@@ -38,9 +40,13 @@ log = logging.getLogger(__name__)
 PROGRESS_BATCHES = 16  # kernel calls for a big set of targets, each followed by a report
 FEW_COMMON = 3  # common movies that carry a comparison
 MISSING_COST = 3.5  # the distance each missing one of those adds
+LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movie
+# A co-rater visit of a user's sweep costs about 1.5 of a movie's walk: its scratch spans every
+# user, not the raters of one movie (`benchmarks/netflix_scale.py closest`, both groupings).
+SWEEP_VISIT = 1.5
 
 
-#: Answers kept by `reusing`: (history, user, item, (n, max_candidates), answer).
+#: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
 _kept: ContextVar[list | None] = ContextVar("recsys_closest_kept", default=None)
 
 
@@ -76,6 +82,7 @@ def closest_raters(
     *,
     n: int = 4,
     max_candidates: int | None = None,
+    group_by: str | None = None,
 ) -> ClosestRaters:
     """The ``n`` closest raters of m for each target (u, m), exactly as SPEC §3 defines them.
 
@@ -85,7 +92,13 @@ def closest_raters(
     the ``max_candidates`` raters of m with the most ratings in the history (ties: smaller
     index) are examined, since users who rated more are the likeliest to share the three
     movies a close comparison needs; their distances are still exact.
+
+    ``group_by`` ("user" or "movie") fixes how the exact search walks the targets; by default
+    it takes whichever its estimate says costs less. The answer is the same either way.
+    Grouping by movie needs ratings on a half-star grid (every usual scale).
     """
+    if group_by not in (None, "user", "movie"):
+        raise ValueError(f"group_by must be 'user', 'movie' or None, got {group_by!r}")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     if max_candidates is not None and max_candidates < 1:
@@ -94,48 +107,57 @@ def closest_raters(
     kept = _kept.get()
     if kept is not None:
         for h, u, i, options, answer in kept:
-            same = h is history and options == (n, max_candidates)
+            same = h is history and options == (n, max_candidates, group_by)
             if same and np.array_equal(u, user) and np.array_equal(i, item):
                 return answer
-    answer = _closest_raters(history, user, item, n, max_candidates)
+    answer = _closest_raters(history, user, item, n, max_candidates, group_by)
     if kept is not None:
-        kept.append((history, user, item, (n, max_candidates), answer))
+        kept.append((history, user, item, (n, max_candidates, group_by), answer))
     return answer
 
 
-def _closest_raters(history, user, item, n, max_candidates) -> ClosestRaters:
+def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
+    """How the exact search of `closest_raters` would walk these targets: "user" or "movie"."""
+    user, item = _targets(history, user, item)
+    valid = np.flatnonzero((user >= 0) & (item >= 0))
+    if not (len(valid) and len(history)):
+        return "user"
+    half_stars = _doubled_ratings(history) is not None
+    plan = _plan(history, user, item, valid, None, None, half_stars, numba.get_num_threads())
+    return "movie" if plan[3] else "user"
+
+
+def _closest_raters(history, user, item, n, max_candidates, group_by) -> ClosestRaters:
     ratings = np.full((len(user), n), np.nan, np.float32)
     distances = np.full((len(user), n), np.nan, np.float32)
     raters = np.full((len(user), n), -1, np.int32)
     valid = np.flatnonzero((user >= 0) & (item >= 0))
     if len(valid) and len(history):
-        order = valid[np.argsort(user[valid], kind="stable")]
-        starts = np.flatnonzero(np.r_[True, np.diff(user[order]) != 0])
-        bounds = np.r_[starts, len(order)].astype(np.int64)
-        csr_u, csr_i = history.by_user, history.by_item
-        scanned = csr_i.counts[item[order]].astype(np.float64)
-        if max_candidates is None:  # one sweep per user, then a scan of R(m) per target
-            cost = _row_cost(history)[user[order[starts]]] + np.add.reduceat(scanned, starts)
-        else:  # about one walk of u's row per candidate
-            scanned = np.minimum(scanned, max_candidates)
-            cost = np.add.reduceat(scanned, starts) * (csr_u.counts[user[order[starts]]] + 1)
-        # Chunks of about equal work, run a batch at a time so a front end can show progress.
         threads = numba.get_num_threads()
+        doubled = _doubled_ratings(history) if max_candidates is None else None
+        if group_by == "movie" and doubled is None:
+            raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
+        order, bounds, cost, by_movie = _plan(history, user, item, valid, max_candidates,
+                                              group_by, doubled is not None, threads)  # fmt: skip
+        # Chunks of about equal work, run a batch at a time so a front end can show progress.
         batches = min(PROGRESS_BATCHES, max(1, len(cost) // 1000))
         chunks = _chunks(cost, threads * batches)
         per_batch = max(1, -(-(len(chunks) - 1) // batches))
-        doubled = _doubled_ratings(history) if max_candidates is None else None
+        csr_u, csr_i = history.by_user, history.by_item
         if max_candidates is not None:
-            codes = _codes(history.by_user.ratings)
+            codes = _codes(csr_u.ratings)
             pool = _pool(history, item[valid], max_candidates, codes[0])
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
             batch = chunks[lo : lo + per_batch + 1]
             args = (user, item, order, bounds, batch, ratings, distances, raters)
-            if doubled is not None:  # half-star data: packed integer sums, one word a co-rater
+            if doubled is not None:  # half-star data: packed integer sums, one word a rater
                 packed_rows = (*by_user[:2], doubled[0], *by_item[:2], doubled[1], by_item[2])
-                _closest_packed(history.n_users, *packed_rows, *args)
+                if by_movie:
+                    _closest_by_movie(history.n_items, *packed_rows, *args)
+                else:
+                    _closest_packed(history.n_users, *packed_rows, *args)
             elif max_candidates is None:
                 _closest_exact(history.n_users, *by_user, *by_item, *args)
             else:
@@ -144,6 +166,89 @@ def _closest_raters(history, user, item, n, max_candidates) -> ClosestRaters:
             done = int(bounds[batch[-1]] - bounds[batch[0]])
             advance("closest raters (targets)", done, len(valid))
     return ClosestRaters(ratings, distances, raters)
+
+
+def _plan(history, user, item, valid, max_candidates, group_by, half_stars, threads):
+    """How to walk the targets: (order of the targets, bounds of its groups, each group's
+    estimated work, whether groups are movies rather than users).
+
+    Grouped by user, one sweep over u's co-raters (Σ_{i∈I_u} n_i) serves all of u's targets
+    and each target scans R(m). Grouped by movie (exact, half-star data), listing R(m) by the
+    other movies its raters rated costs Σ_{v∈R(m)} |I_v| once a movie, and a target walks the
+    part of u's sweep that lands on raters of m, measured on a few targets (`_landing`).
+    Movies win when targets are many per movie and few per user (an evaluation's test
+    ratings, every rating left out in turn); users win for a user's many movies. A movie with
+    many targets is cut into pieces so that every thread has work."""
+    csr_u, csr_i = history.by_user, history.by_item
+    n_m = csr_i.counts[item].astype(np.float64)
+    order, bounds = _groups(user, valid, len(valid))
+    heads = user[order[bounds[:-1]]]
+    if max_candidates is not None:  # capped: about one walk of u's row per candidate
+        scanned = np.add.reduceat(np.minimum(n_m[order], max_candidates), bounds[:-1])
+        return order, bounds, scanned * (csr_u.counts[heads] + 1), False
+    sweep = _row_cost(history)
+    by_user = SWEEP_VISIT * sweep[heads] + np.add.reduceat(n_m[order], bounds[:-1])
+    if not half_stars or group_by == "user":
+        return order, bounds, by_user, False
+    listed = np.bincount(history.item, csr_u.counts[history.user].astype(np.float64),
+                         minlength=history.n_items)  # fmt: skip
+    piece = max(1, len(valid) // (threads * PROGRESS_BATCHES * 4))
+    m_order, m_bounds = _groups(item, valid, piece)
+    lists = listed[item[m_order[m_bounds[:-1]]]]
+    if group_by is None and lists.sum() + n_m[valid].sum() >= by_user.sum():
+        return order, bounds, by_user, False  # listing the movies alone costs more
+    walk = np.minimum(_landing(history, user, item, valid, sweep) * sweep[user], listed[item])
+    by_movie = lists + np.add.reduceat((walk + n_m)[m_order], m_bounds[:-1])
+    if group_by == "movie" or by_movie.sum() < by_user.sum():
+        return m_order, m_bounds, by_movie, True
+    return order, bounds, by_user, False
+
+
+def _landing(history, user, item, valid, sweep) -> float:
+    """The share of a target user's sweep that lands on raters of the target movie, measured
+    on LANDING_SAMPLE targets drawn in proportion to their users' sweeps (seeded, so the same
+    targets get the same plan): Σ_t share_t · sweep_t estimates what grouping by movie walks."""
+    weights = sweep[user[valid]]
+    if weights.sum() == 0:
+        return 0.0
+    picked = np.random.default_rng(0).choice(valid, LANDING_SAMPLE, p=weights / weights.sum())
+    csr_u, csr_i = history.by_user, history.by_item
+    shares = _landing_shares(user[picked], item[picked], csr_u.indptr, csr_u.indices,
+                             csr_i.indptr, csr_i.indices, history.n_users)  # fmt: skip
+    return float(shares.mean())
+
+
+@numba.njit(cache=True)
+def _landing_shares(user, item, u_ptr, u_items, i_ptr, i_users, n_users):
+    raters = np.zeros(n_users, np.bool_)
+    shares = np.zeros(len(user))
+    for t in range(len(user)):
+        u, m = user[t], item[t]
+        for q in range(i_ptr[m], i_ptr[m + 1]):
+            raters[i_users[q]] = True
+        walked, landed = 0, 0
+        for p in range(u_ptr[u], u_ptr[u + 1]):
+            i = u_items[p]
+            if i != m:
+                for q in range(i_ptr[i], i_ptr[i + 1]):
+                    walked += 1
+                    landed += raters[i_users[q]]
+        shares[t] = landed / walked if walked else 0.0
+        for q in range(i_ptr[m], i_ptr[m + 1]):
+            raters[i_users[q]] = False
+    return shares
+
+
+def _groups(key: np.ndarray, valid: np.ndarray, piece: int) -> tuple[np.ndarray, np.ndarray]:
+    """The valid targets ordered by key (stably) and the bounds of their groups: runs of one
+    key, cut every ``piece`` targets."""
+    order = valid[np.argsort(key[valid], kind="stable")]
+    keys = key[order]
+    position = np.arange(len(order))
+    new = np.r_[True, keys[1:] != keys[:-1]]
+    run_start = np.maximum.accumulate(np.where(new, position, 0))
+    starts = np.flatnonzero(new | ((position - run_start) % piece == 0))
+    return order, np.r_[starts, len(order)].astype(np.int64)
 
 
 def nearest_users(
@@ -386,18 +491,52 @@ LOW = (1 << PACK) - 1
 
 
 @numba.njit(cache=True)
-def _own_doubled(u, m, u_ptr, u_items, u_doubled):
-    """Twice u's rating of m in the history, -1 when there is none."""
-    p = entry(u_ptr, u_items, u, m)
-    return np.int64(u_doubled[p]) if p >= 0 else np.int64(-1)
-
-
-@numba.njit(cache=True)
 def _fraction(c, d):
     """The distance d of a rater with c common movies as num / den (d = num / den exactly)."""
     if c < FEW_COMMON:
         return np.int64(round(2 * d)), np.int64(2)
     return np.int64(round(d * 2 * c)), 2 * c
+
+
+@numba.njit(cache=True)
+def _scan_packed(u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, i_ratings,
+                 best_d, best_c, best_v, best_r):  # fmt: skip
+    """The nearest raters of m to u from packed sums (c << 32 | 2s), one a rater of m at
+    packed[slot in R(m)] (``by_slot``) or at packed[v]; ``own`` is twice u's rating of m when
+    the sums include m (taken back out: the target's own movie is never compared), else -1.
+    Most raters are rejected on one comparison with the n-th best; returns how many were kept.
+    """
+    n = len(best_d)
+    held = np.int64(own >= 0)
+    lo = i_ptr[m]
+    k = 0
+    # The n-th best distance as an exact fraction worst_num / worst_den: testing a rater
+    # against it takes two integer products, no division.
+    worst_num, worst_den, worst_c = np.int64(1), np.int64(0), np.int64(0)
+    for q in range(lo, i_ptr[m + 1]):
+        v = i_users[q]
+        word = packed[q - lo] if by_slot else packed[v]
+        c = (word >> PACK) - held
+        s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
+        few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
+        num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
+        den = np.int64(2) if few else 2 * c
+        lhs, rhs = num * worst_den, worst_num * den
+        # R(m) is sorted by index, so an equal (d, c) arriving later always loses.
+        if lhs > rhs or (lhs == rhs and c <= worst_c) or v == u:
+            continue
+        k = _offer(num / den, c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
+        if k == n:
+            worst_c = best_c[n - 1]
+            worst_num, worst_den = _fraction(worst_c, best_d[n - 1])
+    return k
+
+
+@numba.njit(cache=True)
+def _own_doubled(u, m, u_ptr, u_items, u_doubled):
+    """Twice u's rating of m in the history, -1 when there is none."""
+    p = entry(u_ptr, u_items, u, m)
+    return np.int64(u_doubled[p]) if p >= 0 else np.int64(-1)
 
 
 @numba.njit(cache=True)
@@ -422,8 +561,7 @@ def _closest_packed(
     user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """`_closest_exact` on half-star data: a co-rater's c and 2s in one int64 (c << 32 | 2s),
-    one read-modify-write a co-rater in the sweep, and a scan of R(m) that rejects most raters
-    on one comparison with the n-th best."""
+    one read-modify-write a co-rater in the sweep, and `_scan_packed` of R(m)."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
@@ -439,29 +577,75 @@ def _closest_packed(
                 t = order[j]
                 m = item[t]
                 own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
-                held = np.int64(own >= 0)  # the target's own movie is never compared
-                k = 0
-                # The n-th best distance as an exact fraction worst_num / worst_den: testing a
-                # rater against it takes two integer products, no division.
-                worst_num, worst_den, worst_c = np.int64(1), np.int64(0), np.int64(0)
-                for q in range(i_ptr[m], i_ptr[m + 1]):
-                    v = i_users[q]
-                    word = packed[v]
-                    c = (word >> PACK) - held
-                    s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
-                    few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
-                    num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
-                    den = np.int64(2) if few else 2 * c
-                    lhs, rhs = num * worst_den, worst_num * den
-                    # R(m) is sorted by index, so an equal (d, c) arriving later always loses.
-                    if lhs > rhs or (lhs == rhs and c <= worst_c) or v == u:
-                        continue
-                    k = _offer(num / den, c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
-                    if k == n:
-                        worst_c = best_c[n - 1]
-                        worst_num, worst_den = _fraction(worst_c, best_d[n - 1])
+                k = _scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled, i_ratings,
+                                 best_d, best_c, best_v, best_r)  # fmt: skip
                 _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
             _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
+
+
+@numba.njit(cache=True)
+def _co_raters(m, u_ptr, u_items, u_doubled, i_ptr, i_users, starts):
+    """The raters of m by the other movies they rated: for every movie i, the slots (places in
+    R(m)) of m's raters who rated i and twice their ratings of i, at starts[i]:starts[i + 1]
+    of the two arrays returned. Filled rater by rater, so each movie's slots ascend."""
+    starts[:] = 0
+    for q in range(i_ptr[m], i_ptr[m + 1]):
+        v = i_users[q]
+        for p in range(u_ptr[v], u_ptr[v + 1]):
+            starts[u_items[p] + 1] += 1
+    for i in range(len(starts) - 1):
+        starts[i + 1] += starts[i]
+    fill = starts[:-1].copy()
+    slots = np.empty(starts[-1], np.int32)
+    theirs = np.empty(starts[-1], np.int8)
+    for q in range(i_ptr[m], i_ptr[m + 1]):
+        v = i_users[q]
+        for p in range(u_ptr[v], u_ptr[v + 1]):
+            i = u_items[p]
+            slots[fill[i]] = q - i_ptr[m]
+            theirs[fill[i]] = u_doubled[p]
+            fill[i] += 1
+    return slots, theirs
+
+
+@numba.njit(cache=True, parallel=True)
+def _closest_by_movie(
+    n_items, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings,
+    user, item, order, bounds, chunks, ratings, distances, raters,
+):  # fmt: skip
+    """Exact closest raters of targets grouped by movie, on half-star data. For a movie m the
+    raters of m are listed by the other movies they rated (`_co_raters`, cost Σ_{v∈R(m)} |I_v|);
+    a target (u, m) then walks only the raters of m who share a movie with u, adding to one
+    int64 a slot of R(m) that packs c and 2s (c << 32 | 2s); `_scan_packed` of the slots picks
+    the nearest. The target's own movie is never walked, so its rating takes no part, in or
+    out of the history."""
+    n = ratings.shape[1]
+    one = np.int64(1) << PACK
+    for chunk in numba.prange(len(chunks) - 1):
+        starts = np.empty(n_items + 1, np.int64)
+        best_d = np.empty(n, np.float64)
+        best_c = np.empty(n, np.int64)
+        best_v = np.empty(n, np.int64)
+        best_r = np.empty(n, np.float32)
+        for g in range(chunks[chunk], chunks[chunk + 1]):
+            m = item[order[bounds[g]]]
+            lo = i_ptr[m]
+            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, i_ptr, i_users, starts)
+            packed = np.zeros(i_ptr[m + 1] - lo, np.int64)
+            for j in range(bounds[g], bounds[g + 1]):
+                t = order[j]
+                u = user[t]
+                for p in range(u_ptr[u], u_ptr[u + 1]):
+                    i = u_items[p]
+                    if i == m:
+                        continue
+                    r = np.int64(u_doubled[p])
+                    for e in range(starts[i], starts[i + 1]):
+                        packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
+                k = _scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled, i_ratings,
+                                 best_d, best_c, best_v, best_r)  # fmt: skip
+                _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+                packed[:] = 0
 
 
 @numba.njit(cache=True, parallel=True)

@@ -116,23 +116,28 @@ def run(table, n_users, n_items, targets, **kwargs):
     return closest_raters(history, user, item, **kwargs)
 
 
+GROUPINGS = (None, "user", "movie")  # the estimate's choice, and each grouping forced
+
+
 @settings(max_examples=300, deadline=None)
-@given(histories_and_targets(), st.integers(1, 5))
-def test_matches_the_spec_on_random_histories(case, n):
+@given(histories_and_targets(), st.integers(1, 5), st.sampled_from(GROUPINGS))
+def test_matches_the_spec_on_random_histories(case, n, group_by):
     table, n_users, n_items, targets = case
-    result = run(table, n_users, n_items, targets, n=n)
+    result = run(table, n_users, n_items, targets, n=n, group_by=group_by)
     assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
 
 
-def test_matches_the_spec_on_a_bigger_history():
-    """Enough users for every parallel chunk to hold several, rows long enough for c >= 3."""
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_matches_the_spec_on_a_bigger_history(group_by):
+    """Enough users for every parallel chunk to hold several, rows long enough for c >= 3;
+    enough targets of one movie to cut it into pieces when grouped by movie."""
     rng = np.random.default_rng(7)
     n_users, n_items = 80, 25
     rated = rng.random((n_users, n_items)) < 0.35
     values = rng.choice(np.arange(1, 11) / 2, size=(n_users, n_items))
     table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
     targets = sorted(table)[::3] + [(int(u), int(m)) for u, m in rng.integers(0, 25, (200, 2))]
-    result = run(table, n_users, n_items, targets)
+    result = run(table, n_users, n_items, targets, group_by=group_by)
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
@@ -195,6 +200,12 @@ def test_rejects_bad_arguments():
         closest_raters(history, one, one, n=0)
     with pytest.raises(ValueError, match="max_candidates"):
         closest_raters(history, one, one, max_candidates=0)
+    with pytest.raises(ValueError, match="group_by must be"):
+        closest_raters(history, one, one, group_by="item")
+    with pytest.raises(ValueError, match="half-star grid"):
+        closest_raters(history_of({(0, 0): 3.3}, 2, 2), one, one, group_by="movie")
+    with pytest.raises(ValueError, match="half-star grid"):
+        closest_raters(history, one, one, group_by="movie", max_candidates=2)
     with pytest.raises(ValueError, match="item indices"):
         closest_raters(history, one, one + 2)
     with pytest.raises(ValueError, match="users but"):
