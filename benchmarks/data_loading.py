@@ -84,8 +84,10 @@ def synthetic_folder(n_ratings: int) -> Path:
     start = time.perf_counter()
     # In a child: this process stays small, and the children it starts to measure a parse
     # inherit its peak RSS (ru_maxrss survives fork and exec).
-    code = "import sys; from recsys.data.synthetic import write_synthetic as w; " \
-           "w(sys.argv[1], int(sys.argv[2]), seed=0)"
+    code = (
+        "import sys; from recsys.data.synthetic import write_synthetic as w; "
+        "w(sys.argv[1], int(sys.argv[2]), seed=0)"
+    )
     subprocess.run([sys.executable, "-c", code, str(partial), str(n_ratings)], check=True,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
     partial.rename(folder)

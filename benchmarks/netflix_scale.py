@@ -96,14 +96,23 @@ def mf(args) -> None:
 
 
 def _closest_rate(history, user, item, repeats: int, **kwargs):
-    """Median targets/s of closest_raters over repeats, the times, and targets per CPU-second."""
+    """Median targets/s of closest_raters over repeats, the times, targets per CPU-second, and
+    the answer."""
     from recsys.features.closest import closest_raters
 
     closest_raters(history, user[:100], item[:100], **kwargs)  # compile
+    answers = []
     cpu = time.process_time()
-    seconds, times = _median_time(lambda: closest_raters(history, user, item, **kwargs), repeats)
+    seconds, times = _median_time(
+        lambda: answers.append(closest_raters(history, user, item, **kwargs)), repeats
+    )
     cpu_seconds = (time.process_time() - cpu) / repeats  # both threads' CPU seconds
-    return len(user) / seconds, times, len(user) / cpu_seconds
+    return len(user) / seconds, times, len(user) / cpu_seconds, answers[-1]
+
+
+def _assert_same(one, other) -> None:
+    for name in ("raters", "ratings", "distances"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(other, name))
 
 
 def _co_rater_visits(history, user) -> float:
@@ -119,17 +128,14 @@ def _pair_by_pair_reference(history, user, item, size: int, repeats: int, group_
     """The exact kernel (grouped by ``group_by``) against pair-by-pair exact scoring of every
     rater of m (the capped kernel with a cap above every movie's raters: |R(m)| pair walks a
     target) on the same random subset of targets, in the same run; the two must agree."""
-    from recsys.features.closest import closest_raters
 
     chosen = np.sort(np.random.default_rng(1).permutation(len(user))[:size])
     user, item = user[chosen], item[chosen]
     cap = int(history.by_item.counts.max()) + 1
-    exact = closest_raters(history, user, item, group_by=group_by)
-    brute = closest_raters(history, user, item, max_candidates=cap)
-    for name in ("raters", "ratings", "distances"):
-        np.testing.assert_array_equal(getattr(exact, name), getattr(brute, name))
-    rate, times, _ = _closest_rate(history, user, item, repeats, group_by=group_by)
-    ref_rate, ref_times, _ = _closest_rate(history, user, item, repeats, max_candidates=cap)
+    rate, times, _, exact = _closest_rate(history, user, item, repeats, group_by=group_by)
+    ref_rate, ref_times, _, brute = _closest_rate(history, user, item, repeats,
+                                                  max_candidates=cap)  # fmt: skip
+    _assert_same(exact, brute)
     print(f"    reference on {len(user):,} of these targets (same results): exact, by {group_by}, "
           f"{rate:,.0f} targets/s {np.round(times, 2).tolist()}, pair-by-pair "
           f"{ref_rate:,.0f} targets/s {np.round(ref_times, 2).tolist()}; ratio "
@@ -142,7 +148,8 @@ def _closest_set(history, label, user, item, group_by, args, reference_size) -> 
     from recsys.features.closest import grouping
 
     chosen = group_by or grouping(history, user, item)
-    rate, times, per_cpu = _closest_rate(history, user, item, args.repeats, group_by=chosen)
+    rate, times, per_cpu, answer = _closest_rate(history, user, item, args.repeats,
+                                                 group_by=chosen)  # fmt: skip
     visits = _co_rater_visits(history, user)
     print(f"  {label}: {len(user):,} targets; grouped by {chosen}"
           f"{'' if group_by else ' (its estimate)'}: median {statistics.median(times):.2f} s "
@@ -151,14 +158,15 @@ def _closest_set(history, label, user, item, group_by, args, reference_size) -> 
           f"target")  # fmt: skip
     if group_by is None:  # the other grouping, same targets, same run
         other = "user" if chosen == "movie" else "movie"
-        other_rate, other_times, _ = _closest_rate(history, user, item, args.repeats,
-                                                   group_by=other)  # fmt: skip
-        print(f"    grouped by {other} instead: {other_rate:,.0f} targets/s "
+        other_rate, other_times, _, again = _closest_rate(history, user, item, args.repeats,
+                                                          group_by=other)  # fmt: skip
+        _assert_same(answer, again)
+        print(f"    grouped by {other} instead (same results): {other_rate:,.0f} targets/s "
               f"{np.round(other_times, 2).tolist()}; ratio {rate / other_rate:.2f}x")  # fmt: skip
     _pair_by_pair_reference(history, user, item, reference_size, args.repeats, chosen)
     if args.capped:  # what gbm-full examines instead: the capped pool
-        rate, times, _ = _closest_rate(history, user, item, args.repeats,
-                                       max_candidates=args.max_candidates)  # fmt: skip
+        rate, times, *_ = _closest_rate(history, user, item, args.repeats,
+                                        max_candidates=args.max_candidates)  # fmt: skip
         print(f"    capped at max_candidates={args.max_candidates}: median "
               f"{statistics.median(times):.2f} s {np.round(times, 2).tolist()} = "
               f"{rate:,.0f} targets/s")  # fmt: skip

@@ -85,9 +85,11 @@ def quality(args) -> dict:
     r = tables["seed1"]["ranker"]["ndcg_at_10"]
     e = tables["seed1"]["ease"]["ndcg_at_10"]
     u = tables["user-last"]["ranker"]["ndcg_at_10"] / tables["user-last"]["ease"]["ndcg_at_10"]
-    print(f"\ntargets: seed1 ranker {r:.4f} (>= 0.27, >= 1.05 x ease = {1.05 * e:.4f}); "
-          f"user-last ranker / ease {u:.3f} (>= 1.05); popular on seed1 "
-          f"{tables['seed1']['popular']['ndcg_at_10']:.4f} (reads 0.118)")
+    print(
+        f"\ntargets: seed1 ranker {r:.4f} (>= 0.27, >= 1.05 x ease = {1.05 * e:.4f}); "
+        f"user-last ranker / ease {u:.3f} (>= 1.05); popular on seed1 "
+        f"{tables['seed1']['popular']['ndcg_at_10']:.4f} (reads 0.118)"
+    )
     print(f"ranker fit on seed1: {tables['seed1']['ranker']['fit_seconds']:.1f} s (<= 120 s)")
     return tables
 
@@ -127,11 +129,15 @@ def references(args) -> dict:
         hits = [items.to_numpy() for _, items in groups]
         result = {f"ndcg_at_{k}": ranking_metrics([x[:k] for x in lists], hits, k)[f"ndcg_at_{k}"]
                   for k in (5, 10, 20)}  # fmt: skip
-        print(f"implicit {implicit.__version__} ALS alpha={alpha}: NDCG@10 "
-              f"{result['ndcg_at_10']:.4f}, fit {fit:.1f} s")
+        print(
+            f"implicit {implicit.__version__} ALS alpha={alpha}: NDCG@10 "
+            f"{result['ndcg_at_10']:.4f}, fit {fit:.1f} s"
+        )
         rows[f"implicit-a{alpha:g}"] = result | {"fit_seconds": fit}
-    print(f"recsys als: NDCG@10 {ours['ndcg_at_10']:.4f}, fit {ours['fit_seconds']:.1f} s "
-          f"(popular {rows['popular']['ndcg_at_10']:.4f}, ease {rows['ease']['ndcg_at_10']:.4f})")
+    print(
+        f"recsys als: NDCG@10 {ours['ndcg_at_10']:.4f}, fit {ours['fit_seconds']:.1f} s "
+        f"(popular {rows['popular']['ndcg_at_10']:.4f}, ease {rows['ease']['ndcg_at_10']:.4f})"
+    )
     return rows
 
 
@@ -147,8 +153,10 @@ def ease(args) -> dict:
         print(f"  max_items {max_items:5d}: NDCG@10 {r['ndcg_at_10']:.4f}  B {mib:6.1f} MiB  "
               f"fit {r['fit_seconds']:5.1f} s")  # fmt: skip
     full, capped = 59_047**2 * 4 / 2**30, 4000**2 * 4 / 2**20
-    print(f"  ml-25m's 59,047 movies: a full B would be {full:.1f} GiB; "
-          f"max_items 4000 keeps it at {capped:.0f} MiB")
+    print(
+        f"  ml-25m's 59,047 movies: a full B would be {full:.1f} GiB; "
+        f"max_items 4000 keeps it at {capped:.0f} MiB"
+    )
     return rows
 
 
@@ -269,9 +277,11 @@ def http(args) -> dict:
         "users": len(lists), "train_seconds": fit, "artifact_mb": size, "rss_mib": rss,
         "median_request_ms": statistics.median(latencies),
     }  # fmt: skip
-    print(f"  over HTTP, {len(lists)} seed1 test users: NDCG@10 {result['ndcg_at_10']:.4f} "
-          f"(>= 0.25), P@10 {result['precision_at_10']:.4f}; artifact {size:.1f} MB (<= 150), "
-          f"server RSS {rss:.0f} MiB (<= 400), train + save {fit:.1f} s")
+    print(
+        f"  over HTTP, {len(lists)} seed1 test users: NDCG@10 {result['ndcg_at_10']:.4f} "
+        f"(>= 0.25), P@10 {result['precision_at_10']:.4f}; artifact {size:.1f} MB (<= 150), "
+        f"server RSS {rss:.0f} MiB (<= 400), train + save {fit:.1f} s"
+    )
     return result
 
 
@@ -281,8 +291,10 @@ def rmse(args) -> dict:
     dataset = _load(DIRTY)
     results = evaluate(dataset, "seed1", ["mf", "gbm"], ranking=True)["models"]
     for name, r in results.items():
-        print(f"  {name:8s} RMSE {r.get('rmse', float('nan')):.4f}  NDCG@10 "
-              f"{r.get('ndcg_at_10', float('nan')):.4f}  rank {r.get('rank_seconds', 0):.1f} s")
+        print(
+            f"  {name:8s} RMSE {r.get('rmse', float('nan')):.4f}  NDCG@10 "
+            f"{r.get('ndcg_at_10', float('nan')):.4f}  rank {r.get('rank_seconds', 0):.1f} s"
+        )
     print("targets: gbm <= 0.820, mf <= 0.845 on dirty seed1; gbm ranks in <= 30 s")
     return results
 
