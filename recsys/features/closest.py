@@ -393,6 +393,17 @@ def _before(d, c, v, other_d, other_c, other_v):
 
 
 @numba.njit(cache=True)
+def _best(n):
+    """Room for the n best so far: distances, common counts, raters and their ratings."""
+    return (
+        np.empty(n, np.float64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.float32),
+    )
+
+
+@numba.njit(cache=True)
 def _offer(d, c, v, r, k, best_d, best_c, best_v, best_r):
     """Insert (d, c, v) with rating r among the k best so far, kept in rank order; the new k."""
     if k == len(best_d):
@@ -463,10 +474,7 @@ def _closest_exact(
         common = np.zeros(n_users, np.int64)
         diff = np.zeros(n_users, np.float64)
         touched = np.empty(n_users, np.int64)
-        best_d = np.empty(n, np.float64)
-        best_c = np.empty(n, np.int64)
-        best_v = np.empty(n, np.int64)
-        best_r = np.empty(n, np.float32)
+        best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
             n_touched = _accumulate(
@@ -571,10 +579,7 @@ def _closest_packed(
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
         packed = np.zeros(n_users, np.int64)
-        best_d = np.empty(n, np.float64)
-        best_c = np.empty(n, np.int64)
-        best_v = np.empty(n, np.int64)
-        best_r = np.empty(n, np.float32)
+        best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
             _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one)
@@ -629,10 +634,7 @@ def _closest_by_movie(
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
         starts = np.empty(n_items + 1, np.int64)
-        best_d = np.empty(n, np.float64)
-        best_c = np.empty(n, np.int64)
-        best_v = np.empty(n, np.int64)
-        best_r = np.empty(n, np.float32)
+        best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             m = item[order[bounds[g]]]
             lo = i_ptr[m]
@@ -666,10 +668,7 @@ def _closest_pooled(
         common = np.full(rows.shape[0], -1, np.int64)  # -1: pair not computed yet for this u
         diff = np.zeros(rows.shape[0], np.float64)
         touched = np.empty(rows.shape[0], np.int64)
-        best_d = np.empty(n, np.float64)
-        best_c = np.empty(n, np.int64)
-        best_v = np.empty(n, np.int64)
-        best_r = np.empty(n, np.float32)
+        best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
             lo, hi = u_ptr[u], u_ptr[u + 1]
@@ -717,10 +716,7 @@ def _nearest(u, n, n_users, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings
     n_touched = _accumulate(
         u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff, touched
     )
-    best_d = np.empty(n, np.float64)
-    best_c = np.empty(n, np.int64)
-    best_v = np.empty(n, np.int64)
-    best_r = np.empty(n, np.float32)
+    best_d, best_c, best_v, best_r = _best(n)
     k = 0
     for j in range(n_touched):
         v = touched[j]

@@ -18,7 +18,7 @@ from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.builder import N_CLOSEST
-from recsys.features.closest import _accumulate, _distance, _offer
+from recsys.features.closest import _accumulate, _best, _distance, _offer
 
 
 def unseen_closest(
@@ -68,10 +68,7 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
         # every user's distance to u: a user sharing no movie is at _distance(0, 0)
         far = _distance(0, 0.0)
         distance = np.full(n_users, far)
-        best_d = np.empty(n, np.float64)
-        best_c = np.empty(n, np.int64)
-        best_v = np.empty(n, np.int64)
-        best_r = np.empty(n, np.float32)
+        best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunk, n_groups, n_threads):
             lo, hi = bounds[g], bounds[g + 1]
             u = user[lo]

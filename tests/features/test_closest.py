@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
-from recsys.features.closest import closest_raters, nearest_users, reusing
+from recsys.features.closest import closest_raters, grouping, nearest_users, reusing
 
 # Few distinct values, so that equal distances (ties) are common.
 VALUES = (1.0, 2.0, 2.5, 4.0)
@@ -139,6 +139,23 @@ def test_matches_the_spec_on_a_bigger_history(group_by):
     targets = sorted(table)[::3] + [(int(u), int(m)) for u, m in rng.integers(0, 25, (200, 2))]
     result = run(table, n_users, n_items, targets, group_by=group_by)
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
+def test_the_plan_groups_by_what_the_targets_share():
+    """One user's every movie shares one sweep: by user. Every user's target at one movie
+    shares one listing of its raters: by movie. Off the half-star grid: by user."""
+    rng = np.random.default_rng(7)
+    n_users, n_items = 400, 30
+    rated = rng.random((n_users, n_items)) < 0.3
+    values = rng.choice(np.arange(1, 11) / 2, size=(n_users, n_items))
+    table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
+    history = history_of(table, n_users, n_items)
+    assert grouping(history, np.zeros(n_items, int), np.arange(n_items)) == "user"
+    everyone = np.arange(n_users)
+    assert grouping(history, everyone, np.zeros(n_users, int)) == "movie"
+    off_grid = history_of({pair: r * 1.3 for pair, r in table.items()}, n_users, n_items)
+    assert grouping(off_grid, everyone, np.zeros(n_users, int)) == "user"
+    assert grouping(history, np.array([-1]), np.array([0])) == "user"  # nothing to walk
 
 
 def test_hand_computed_example():
