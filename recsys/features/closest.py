@@ -44,6 +44,9 @@ LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movi
 # A co-rater visit of a user's sweep costs about 1.5 of a movie's walk: its scratch spans every
 # user, not the raters of one movie (`benchmarks/netflix_scale.py closest`, both groupings).
 SWEEP_VISIT = 1.5
+# Failed agreement searches (`_agreeing`) on one movie before they are tried only while they
+# succeed at least half the time.
+AGREEMENT_TRIES = 4
 
 
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
@@ -147,6 +150,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         if max_candidates is not None:
             codes = _codes(csr_u.ratings)
             pool = _pool(history, item[valid], max_candidates, codes[0])
+        levels = _levels(doubled[0]) if by_movie else None
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
@@ -155,7 +159,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             if doubled is not None:  # half-star data: packed integer sums, one word a rater
                 packed_rows = (*by_user[:2], doubled[0], *by_item[:2], doubled[1], by_item[2])
                 if by_movie:
-                    _closest_by_movie(history.n_items, *packed_rows, *args)
+                    _closest_by_movie(history.n_items, *packed_rows, *levels, *args)
                 else:
                     _closest_packed(history.n_users, *packed_rows, *args)
             elif max_candidates is None:
@@ -593,67 +597,181 @@ def _closest_packed(
             _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
 
 
+def _levels(doubled: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each doubled rating as its level among the values present (0 = the lowest), int8, and
+    how many levels there are: a movie's raters listed by rating take one run a level."""
+    present = np.bincount(doubled.astype(np.int64), minlength=128) > 0
+    level = (np.cumsum(present) - 1).astype(np.int8)
+    return level[doubled.astype(np.int64)], int(present.sum())
+
+
 @numba.njit(cache=True)
-def _co_raters(m, u_ptr, u_items, u_doubled, i_ptr, i_users, starts):
-    """The raters of m by the other movies they rated: for every movie i, the slots (places in
-    R(m)) of m's raters who rated i and twice their ratings of i, at starts[i]:starts[i + 1]
-    of the two arrays returned. Filled rater by rater, so each movie's slots ascend. Five bytes
-    an entry: 0.37 GiB for the most-rated movie of the 100 M Netflix-shaped set, per thread."""
+def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, starts):
+    """The raters of m by the other movies they rated and their rating of it: for movie i and
+    level l, the slots (places in R(m)) of m's raters who gave i that rating and twice the
+    rating, at starts[b]:starts[b + 1] of the two arrays returned, b = i·levels + l (so all of
+    i's raters at starts[i·levels]:starts[(i + 1)·levels]). Filled rater by rater, so each
+    run's slots ascend. Five bytes an entry: 0.37 GiB for the most-rated movie of the 100 M
+    Netflix-shaped set, per thread."""
     starts[:] = 0
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            starts[u_items[p] + 1] += 1
-    for i in range(len(starts) - 1):
-        starts[i + 1] += starts[i]
+            starts[u_items[p] * levels + u_level[p] + 1] += 1
+    for b in range(len(starts) - 1):
+        starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
     slots = np.empty(starts[-1], np.int32)
     theirs = np.empty(starts[-1], np.int8)
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            i = u_items[p]
-            slots[fill[i]] = q - i_ptr[m]
-            theirs[fill[i]] = u_doubled[p]
-            fill[i] += 1
+            b = u_items[p] * levels + u_level[p]
+            slots[fill[b]] = q - i_ptr[m]
+            theirs[fill[b]] = u_doubled[p]
+            fill[b] += 1
     return slots, theirs
+
+
+@numba.njit(cache=True)
+def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, i_ratings,
+              starts, slots, scratch, best_d, best_c, best_v, best_r):  # fmt: skip
+    """The n nearest raters of m to u when they all agree with u on every common movie; the
+    number found (n) or -1 when that cannot be shown, and the full walk must decide.
+
+    A rater v who agrees on all of its c common movies ranks by c alone (d = 0 when c >= 3,
+    else 3.5·(3 - c)), so the nearest agreeing raters are those who give u's rating to the
+    most of u's k other movies (a, their agreement), then the smallest indices. Raters with
+    a >= min(3, k) are collected by walking the runs of u's ratings only (`_co_raters`), then
+    checked in order of a, most first, against u's row; the first n who agree everywhere are
+    the answer: any rater not yet checked agrees on no more movies, comes later in index order
+    at equal a, and any rater who disagrees somewhere is farther than one at d = 0 (or, for
+    k < 3, has fewer common movies or a larger s)."""
+    agree, listed, mine, bucket = scratch
+    n = len(best_d)
+    need = min(FEW_COMMON, k)
+    count, walked = 0, 0
+    n_slots = len(agree)
+    if k == 0:  # every rater is at 10.5: the first by index
+        count = min(n_slots, n + 1)
+        listed[:count] = np.arange(count)
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        i = u_items[p]
+        if i == m:
+            continue
+        mine[i] = u_doubled[p]
+        b = i * levels + u_level[p]
+        walked += starts[b + 1] - starts[b]
+        for e in range(starts[b], starts[b + 1]):
+            x = slots[e]
+            agree[x] += 1
+            if agree[x] == need:
+                listed[count] = x
+                count += 1
+    # The collected raters by agreement, most first (a counting sort; a run is sorted by slot
+    # only when it is reached).
+    bucket[: k + 2] = 0
+    for j in range(count):
+        bucket[k - agree[listed[j]] + 1] += 1
+    for a in range(k + 1):
+        bucket[a + 1] += bucket[a]
+    fill = bucket[: k + 1].copy()
+    ordered = np.empty(count, np.int32)
+    for j in range(count):
+        x = listed[j]
+        ordered[fill[k - agree[x]]] = x
+        fill[k - agree[x]] += 1
+    found = 0
+    for a in range(k + 1):
+        if found == n:
+            break
+        run = ordered[bucket[a] : bucket[a + 1]]
+        run.sort()
+        for x in run:
+            v = i_users[lo + x]
+            if v == u:
+                continue
+            c = 0
+            for p in range(u_ptr[v], u_ptr[v + 1]):
+                i = u_items[p]
+                if i != m and mine[i] >= 0:
+                    if mine[i] != u_doubled[p]:
+                        c = -1
+                        break
+                    c += 1
+            if c >= 0:  # agrees everywhere: c = its agreement
+                best_d[found], best_c[found] = _distance(c, 0.0), c
+                best_v[found], best_r[found] = v, i_ratings[lo + x]
+                found += 1
+                if found == n:
+                    break
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        i = u_items[p]
+        if i == m:
+            continue
+        mine[i] = -1
+        if 8 * walked <= n_slots:  # few touched: reset them, else all below
+            b = i * levels + u_level[p]
+            for e in range(starts[b], starts[b + 1]):
+                agree[slots[e]] = 0
+    if 8 * walked > n_slots:
+        agree[:] = 0
+    return found if found == n else -1
 
 
 @numba.njit(cache=True, parallel=True)
 def _closest_by_movie(
-    n_items, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings,
+    n_items, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings, u_level, levels,
     user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """Exact closest raters of targets grouped by movie, on half-star data. For a movie m the
-    raters of m are listed by the other movies they rated (`_co_raters`, cost Σ_{v∈R(m)} |I_v|);
-    a target (u, m) then walks only the raters of m who share a movie with u, adding to one
-    int64 a slot of R(m) that packs c and 2s (c << 32 | 2s); `_scan_packed` of the slots picks
-    the nearest. The target's own movie is never walked, so its rating takes no part, in or
-    out of the history."""
+    raters of m are listed by the other movies they rated and their rating (`_co_raters`,
+    cost Σ_{v∈R(m)} |I_v|). A target (u, m) first looks for n raters who agree with u on every
+    common movie (`_agreeing`: it walks only the raters who gave u's ratings). Failing that,
+    it walks every rater of m who shares a movie with u, adding to one int64 a slot of R(m)
+    that packs c and 2s (c << 32 | 2s), and `_scan_packed` of the slots picks the nearest. The
+    target's own movie is never walked, so its rating takes no part, in or out of the history.
+    Where the agreement search keeps failing on a movie (most targets' nearest raters
+    disagree somewhere, as on the full Netflix set), the rest of its targets skip it."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
-        starts = np.empty(n_items + 1, np.int64)
+        starts = np.empty(n_items * levels + 1, np.int64)
+        mine = np.full(n_items, -1, np.int8)
+        bucket = np.empty(n_items + 2, np.int64)
         best_d, best_c, best_v, best_r = _best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             m = item[order[bounds[g]]]
             lo = i_ptr[m]
-            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, i_ptr, i_users, starts)
+            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr,
+                                       i_users, starts)  # fmt: skip
             packed = np.zeros(i_ptr[m + 1] - lo, np.int64)
+            scratch = (np.zeros(len(packed), np.int32), np.empty(len(packed), np.int32), mine,
+                       bucket)  # fmt: skip
+            tried, failed = 0, 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 u = user[t]
-                for p in range(u_ptr[u], u_ptr[u + 1]):
-                    i = u_items[p]
-                    if i == m:
-                        continue
-                    r = np.int64(u_doubled[p])
-                    for e in range(starts[i], starts[i + 1]):
-                        packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
-                k = _scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled, i_ratings,
-                                 best_d, best_c, best_v, best_r)  # fmt: skip
+                k = -1
+                if failed < AGREEMENT_TRIES or 2 * failed < tried:
+                    tried += 1
+                    own = entry(u_ptr, u_items, u, m) >= 0
+                    k = _agreeing(u, m, u_ptr[u + 1] - u_ptr[u] - own, lo, u_ptr, u_items,
+                                  u_doubled, u_level, levels, i_users, i_ratings, starts, slots,
+                                  scratch, best_d, best_c, best_v, best_r)  # fmt: skip
+                    failed += k < 0
+                if k < 0:
+                    for p in range(u_ptr[u], u_ptr[u + 1]):
+                        i = u_items[p]
+                        if i == m:
+                            continue
+                        r = np.int64(u_doubled[p])
+                        for e in range(starts[i * levels], starts[(i + 1) * levels]):
+                            packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
+                    k = _scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled,
+                                     i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip
+                    packed[:] = 0
                 _write(t, k, best_d, best_v, best_r, ratings, distances, raters)
-                packed[:] = 0
 
 
 @numba.njit(cache=True, parallel=True)

@@ -141,6 +141,22 @@ def test_matches_the_spec_on_a_bigger_history(group_by):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_matches_the_spec_where_raters_agree(group_by):
+    """Two close values and long rows: many raters give u's rating to every movie they share
+    with u, so grouped by movie most targets are settled by the agreement search (nearest
+    raters at d = 0, or 3.5 · (3 - c) for users with fewer than three other movies), and the
+    rest by the full walk; users with no other movie, one, two and many are all targets."""
+    rng = np.random.default_rng(11)
+    n_users, n_items = 300, 12
+    rated = rng.random((n_users, n_items)) < rng.uniform(0.05, 0.6, (n_users, 1))
+    values = rng.choice([3.0, 3.0, 3.0, 4.0], size=(n_users, n_items))
+    table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
+    targets = sorted(table)[::4] + [(int(u), int(m)) for u, m in rng.integers(0, 12, (150, 2))]
+    result = run(table, n_users, n_items, targets, group_by=group_by)
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
 def test_the_plan_groups_by_what_the_targets_share():
     """One user's every movie shares one sweep: by user. Every user's target at one movie
     shares one listing of its raters: by movie. Off the half-star grid: by user."""
