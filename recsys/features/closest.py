@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from recsys.data.interactions import Interactions, entry
 from recsys.progress import advance
@@ -44,9 +45,12 @@ LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movi
 # A co-rater visit of a user's sweep costs about 1.5 of a movie's walk: its scratch spans every
 # user, not the raters of one movie (`benchmarks/netflix_scale.py closest`, both groupings).
 SWEEP_VISIT = 1.5
-# Failed agreement searches (`_agreeing`) on one movie before they are tried only while they
-# succeed at least half the time.
+# Agreement searches (`_agreeing`) on one movie before they are tried only while they have
+# saved at least the work they cost there.
 AGREEMENT_TRIES = 4
+# Per thread: a movie's runs of raters (`_co_raters`) as bitmaps when they fit in this, as they
+# do for the 100-movie sample; a catalogue of 17,770 movies walks them instead.
+RUN_BITMAP_BYTES = 32 << 20
 
 
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
@@ -634,10 +638,60 @@ def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, st
 
 
 @numba.njit(cache=True)
-def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, i_ratings,
-              starts, slots, scratch, best_d, best_c, best_v, best_r):  # fmt: skip
-    """The n nearest raters of m to u when they all agree with u on every common movie; the
-    number found (n) or -1 when that cannot be shown, and the full walk must decide.
+def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, carry, agree,
+                listed):  # fmt: skip
+    """`_agreeing`'s agreement counts from bitmaps of the runs (one bit a slot of R(m)): each
+    of u's runs is added to counters held bit-sliced (planes[b] holds bit b of every slot's
+    count), a word of 64 slots at a time, then the slots counted at least ``need`` times are
+    listed with their counts in ``agree``. Returns how many were listed."""
+    width = 1
+    while (1 << width) <= k:
+        width += 1
+    n_words = runs.shape[1]
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        i = u_items[p]
+        if i == m:
+            continue
+        carry[:] = runs[i * levels + u_level[p]]
+        for b in range(width):
+            plane = planes[b]
+            for w in range(n_words):
+                both = plane[w] & carry[w]
+                plane[w] ^= carry[w]
+                carry[w] = both
+    zero, one = np.uint64(0), np.uint64(1)
+    count = 0
+    for w in range(n_words):
+        high = zero
+        for b in range(2, width):
+            high |= planes[b, w]
+        low, second = planes[0, w], planes[1, w] if width > 1 else zero
+        if need >= FEW_COMMON:
+            enough = high | (second & low)
+        elif need == 2:
+            enough = high | second
+        else:
+            enough = high | second | low
+        while enough:
+            bit = np.uint64(trailing_zeros(enough))
+            enough &= enough - one
+            a = 0
+            for b in range(width):
+                a |= np.int64((planes[b, w] >> bit) & one) << b
+            x = w * 64 + np.int64(bit)
+            agree[x] = a
+            listed[count] = x
+            count += 1
+    planes[:width] = 0
+    return count
+
+
+@numba.njit(cache=True)
+def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i_users,
+              i_ratings, starts, slots, scratch, best_d, best_c, best_v, best_r):  # fmt: skip
+    """The n nearest raters of m to u when they all agree with u on every common movie: the
+    number found (n), or -1 when that is not shown within ``budget`` (rating entries read) and
+    the full walk must decide; and the entries it read.
 
     A rater v who agrees on all of its c common movies ranks by c alone (d = 0 when c >= 3,
     else 3.5·(3 - c)), so the nearest agreeing raters are those who give u's rating to the
@@ -647,19 +701,26 @@ def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, 
     the answer: any rater not yet checked agrees on no more movies, comes later in index order
     at equal a, and any rater who disagrees somewhere is farther than one at d = 0 (or, for
     k < 3, has fewer common movies or a larger s)."""
-    agree, listed, mine, bucket = scratch
+    agree, listed, mine, bucket, runs, planes, carry = scratch
     n = len(best_d)
     need = min(FEW_COMMON, k)
     count, walked = 0, 0
     n_slots = len(agree)
+    bitmaps = runs.shape[0] > 0
     if k == 0:  # every rater is at 10.5: the first by index
         count = min(n_slots, n + 1)
         listed[:count] = np.arange(count)
+    elif bitmaps:
+        count = _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, carry,
+                            agree, listed)  # fmt: skip
+        walked = k * runs.shape[1]  # words, not entries
     for p in range(u_ptr[u], u_ptr[u + 1]):
         i = u_items[p]
         if i == m:
             continue
         mine[i] = u_doubled[p]
+        if bitmaps:
+            continue
         b = i * levels + u_level[p]
         walked += starts[b + 1] - starts[b]
         for e in range(starts[b], starts[b + 1]):
@@ -681,9 +742,9 @@ def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, 
         x = listed[j]
         ordered[fill[k - agree[x]]] = x
         fill[k - agree[x]] += 1
-    found = 0
+    found, work = 0, walked + count
     for a in range(k + 1):
-        if found == n:
+        if found == n or work > budget:
             break
         run = ordered[bucket[a] : bucket[a + 1]]
         run.sort()
@@ -691,6 +752,9 @@ def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, 
             v = i_users[lo + x]
             if v == u:
                 continue
+            if work > budget:
+                break
+            work += u_ptr[v + 1] - u_ptr[v]
             c = 0
             for p in range(u_ptr[v], u_ptr[v + 1]):
                 i = u_items[p]
@@ -710,13 +774,34 @@ def _agreeing(u, m, k, lo, u_ptr, u_items, u_doubled, u_level, levels, i_users, 
         if i == m:
             continue
         mine[i] = -1
-        if 8 * walked <= n_slots:  # few touched: reset them, else all below
+        if not bitmaps and 8 * walked <= n_slots:  # few touched: reset them, else all below
             b = i * levels + u_level[p]
             for e in range(starts[b], starts[b + 1]):
                 agree[slots[e]] = 0
-    if 8 * walked > n_slots:
+    if bitmaps:
+        for j in range(count):
+            agree[listed[j]] = 0
+    elif 8 * walked > n_slots:
         agree[:] = 0
-    return found if found == n else -1
+    return (found if found == n else -1), work
+
+
+@numba.njit(cache=True)
+def _run_bitmaps(n_slots, starts, slots):
+    """Each run of `_co_raters` as a bitmap of R(m)'s slots and room for `_count_bits`'
+    counters, where they fit in RUN_BITMAP_BYTES; else empty arrays (the runs are walked)."""
+    n_words = (n_slots + 63) // 64
+    n_runs = len(starts) - 1
+    if n_runs * n_words * 8 > RUN_BITMAP_BYTES:
+        return np.zeros((0, 0), np.uint64), np.zeros((0, 0), np.uint64)
+    runs = np.zeros((n_runs, n_words), np.uint64)
+    for b in range(n_runs):
+        for e in range(starts[b], starts[b + 1]):
+            runs[b, slots[e] >> 6] |= np.uint64(1) << np.uint64(slots[e] & 63)
+    width = 1
+    while (1 << width) <= n_runs:
+        width += 1
+    return runs, np.zeros((width, n_words), np.uint64)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -731,8 +816,9 @@ def _closest_by_movie(
     it walks every rater of m who shares a movie with u, adding to one int64 a slot of R(m)
     that packs c and 2s (c << 32 | 2s), and `_scan_packed` of the slots picks the nearest. The
     target's own movie is never walked, so its rating takes no part, in or out of the history.
-    Where the agreement search keeps failing on a movie (most targets' nearest raters
-    disagree somewhere, as on the full Netflix set), the rest of its targets skip it."""
+    A search reads at most what the full walk would; where the searches on a movie have cost
+    more than they saved (most targets' nearest raters disagree somewhere), the rest of its
+    targets skip it."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
@@ -746,20 +832,25 @@ def _closest_by_movie(
             slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr,
                                        i_users, starts)  # fmt: skip
             packed = np.zeros(i_ptr[m + 1] - lo, np.int64)
+            runs, planes = _run_bitmaps(len(packed), starts, slots)
             scratch = (np.zeros(len(packed), np.int32), np.empty(len(packed), np.int32), mine,
-                       bucket)  # fmt: skip
-            tried, failed = 0, 0
+                       bucket, runs, planes, np.empty(runs.shape[1], np.uint64))  # fmt: skip
+            tried, saved = 0, 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 u = user[t]
                 k = -1
-                if failed < AGREEMENT_TRIES or 2 * failed < tried:
+                if tried < AGREEMENT_TRIES or saved >= 0:
                     tried += 1
+                    full = len(packed)  # what the full walk and scan would read
+                    for p in range(u_ptr[u], u_ptr[u + 1]):
+                        i = u_items[p]
+                        full += (starts[(i + 1) * levels] - starts[i * levels]) * (i != m)
                     own = entry(u_ptr, u_items, u, m) >= 0
-                    k = _agreeing(u, m, u_ptr[u + 1] - u_ptr[u] - own, lo, u_ptr, u_items,
-                                  u_doubled, u_level, levels, i_users, i_ratings, starts, slots,
-                                  scratch, best_d, best_c, best_v, best_r)  # fmt: skip
-                    failed += k < 0
+                    k, work = _agreeing(u, m, u_ptr[u + 1] - u_ptr[u] - own, lo, full, u_ptr,
+                                        u_items, u_doubled, u_level, levels, i_users, i_ratings,
+                                        starts, slots, scratch, best_d, best_c, best_v, best_r)  # fmt: skip
+                    saved += (full if k >= 0 else 0) - work
                 if k < 0:
                     for p in range(u_ptr[u], u_ptr[u + 1]):
                         i = u_items[p]
