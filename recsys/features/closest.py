@@ -846,10 +846,11 @@ def _closest_by_movie(
                     for p in range(u_ptr[u], u_ptr[u + 1]):
                         i = u_items[p]
                         full += (starts[(i + 1) * levels] - starts[i * levels]) * (i != m)
-                    own = entry(u_ptr, u_items, u, m) >= 0
-                    k, work = _agreeing(u, m, u_ptr[u + 1] - u_ptr[u] - own, lo, full, u_ptr,
-                                        u_items, u_doubled, u_level, levels, i_users, i_ratings,
-                                        starts, slots, scratch, best_d, best_c, best_v, best_r)  # fmt: skip
+                    others = u_ptr[u + 1] - u_ptr[u] - (entry(u_ptr, u_items, u, m) >= 0)
+                    k, work = _agreeing(
+                        u, m, others, lo, full, u_ptr, u_items, u_doubled, u_level, levels,
+                        i_users, i_ratings, starts, slots, scratch, best_d, best_c, best_v, best_r,
+                    )  # fmt: skip
                     saved += (full if k >= 0 else 0) - work
                 if k < 0:
                     for p in range(u_ptr[u], u_ptr[u + 1]):
