@@ -10,8 +10,12 @@ for a user u it sweeps the raters of each movie u rated, adding to c[v] and s[v]
 co-rater v (cost Σ_{i∈I_u} n_i), then scans R(m) for each of u's targets, taking m's own
 contribution back out when u rated m in the history (so the target's own rating is never used,
 in or out of the history). By movie (ratings on a half-star grid): the raters of m are listed
-by the other movies they rated, once a movie; a target then walks only the raters of m who
-share a movie with u, which is what the overlaps cost. Chunks of groups run in parallel.
+by the other movies they rated and their rating, once a movie. A target first looks for raters
+who agree with u on every movie they share (`_agreeing`): these rank by their common count
+alone, so checking the raters who give u's rating to the most of u's movies, most first,
+settles it when n of them agree everywhere, reading only the runs of u's own ratings. Failing
+that, it walks the raters of m who share a movie with u, which is what the overlaps cost.
+Chunks of groups run in parallel.
 
 `max_candidates` trades exactness for speed on very popular movies (the full Netflix data,
 where one sweep per user costs Σ n_i² = 5.6e12 co-rater visits in all): only that many raters
