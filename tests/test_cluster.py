@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 
@@ -26,6 +27,7 @@ from recsys.distributed.boosting import (
     staged_squared_error,
     stopped_at,
 )
+from recsys.distributed.engine import SINGLE_THREAD
 from recsys.errors import ConfigError
 from recsys.evaluation.protocols import evaluate_split
 from recsys.models.persistence import load_model
@@ -156,3 +158,19 @@ def test_rounds_grown_from_init_scores_are_one_run():
     chained = Forest.chain([first, forest_from_lightgbm(rest.booster_, 5)])
     assert chained.n_trees == 40
     np.testing.assert_allclose(chained.raw(X), one.predict(X), rtol=0, atol=1e-12)
+
+
+def _thread_variables() -> dict[str, str | None]:
+    return {key: os.environ.get(key) for key in SINGLE_THREAD}
+
+
+def test_a_local_cluster_starts_every_worker_single_threaded_and_leaves_this_process_as_it_was():
+    """The nanny sets its workers' thread variables in this process too; left there, this
+    process's next numba compile finds NUMBA_NUM_THREADS changed under its running threads."""
+    before = _thread_variables()
+    with cluster("local:2") as engine:
+        assert len(engine.workers) == 2  # both registered before any work is placed
+        on_workers = engine.client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
+        assert sorted(on_workers.values()) == ["1", "1"]
+        assert _thread_variables() == before
+    assert _thread_variables() == before

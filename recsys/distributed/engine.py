@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,26 +47,48 @@ def connect(address: str) -> Iterator:
     if address.startswith("local:"):
         n = int(address.removeprefix("local:"))
         # Set before the worker processes start (Nanny's ``env`` is applied later, after
-        # numba may have read it).
+        # numba may have read it). The nanny sets them in this process too and leaves them:
+        # they are put back once the workers run, or this process's next numba compile would
+        # find NUMBA_NUM_THREADS changed under its running threads.
         env = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in SINGLE_THREAD.items()}
-        with (
-            dask.config.set(env),
-            LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as local,
-            Client(local) as client,
-        ):
-            log.info("started a local Dask cluster of %d worker processes", n)
-            yield client
+        saved = {k: os.environ.get(k) for k in SINGLE_THREAD}
+        try:
+            with (
+                dask.config.set(env),
+                LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as local,
+                Client(local) as client,
+            ):
+                # LocalCluster returns before its workers register with the scheduler; work
+                # placed on "every worker" must see all of them.
+                client.wait_for_workers(n)
+                _restore(saved)
+                log.info("started a local Dask cluster of %d worker processes", n)
+                yield client
+        finally:
+            _restore(saved)
         return
     try:
         client = Client(address, timeout="30s")
     except OSError as error:
         raise ConfigError(f"--cluster {address}: no Dask scheduler answers ({error})") from None
     with client:
+        try:
+            client.wait_for_workers(1, timeout=30)
+        except TimeoutError:
+            raise ConfigError(f"--cluster {address}: the scheduler has no workers") from None
         log.info("connected to the Dask scheduler at %s (%d workers)", address,
                  len(client.scheduler_info()["workers"]))  # fmt: skip
         yield client
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 class Engine:
