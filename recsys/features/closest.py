@@ -642,12 +642,14 @@ def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, st
 
 
 @numba.njit(cache=True)
-def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, carry, agree,
-                listed):  # fmt: skip
-    """`_agreeing`'s agreement counts from bitmaps of the runs (one bit a slot of R(m)): each
-    of u's runs is added to counters held bit-sliced (planes[b] holds bit b of every slot's
-    count), a word of 64 slots at a time, then the slots counted at least ``need`` times are
-    listed with their counts in ``agree``. Returns how many were listed."""
+def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, rated, planes, carry,
+                disagree, agree, listed):  # fmt: skip
+    """`_agreeing`'s candidates from bitmaps of the runs (one bit a slot of R(m)): each of u's
+    runs is added to counters held bit-sliced (planes[b] holds bit b of every slot's count), a
+    word of 64 slots at a time, and the raters who rated one of u's movies otherwise (the
+    movie's raters, ``rated``, but not the run) are marked in ``disagree``. The slots counted
+    at least ``need`` times and never marked agree with u everywhere: they are listed, with
+    their counts in ``agree``. Returns how many were listed."""
     width = 1
     while (1 << width) <= k:
         width += 1
@@ -656,7 +658,10 @@ def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, ca
         i = u_items[p]
         if i == m:
             continue
-        carry[:] = runs[i * levels + u_level[p]]
+        run, movie = runs[i * levels + u_level[p]], rated[i]
+        for w in range(n_words):
+            disagree[w] |= movie[w] ^ run[w]
+        carry[:] = run
         for b in range(width):
             plane = planes[b]
             for w in range(n_words):
@@ -676,6 +681,7 @@ def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, ca
             enough = high | second
         else:
             enough = high | second | low
+        enough &= ~disagree[w]
         while enough:
             bit = np.uint64(trailing_zeros(enough))
             enough &= enough - one
@@ -687,6 +693,7 @@ def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, ca
             listed[count] = x
             count += 1
     planes[:width] = 0
+    disagree[:] = 0
     return count
 
 
@@ -704,8 +711,9 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
     checked in order of a, most first, against u's row; the first n who agree everywhere are
     the answer: any rater not yet checked agrees on no more movies, comes later in index order
     at equal a, and any rater who disagrees somewhere is farther than one at d = 0 (or, for
-    k < 3, has fewer common movies or a larger s)."""
-    agree, listed, mine, bucket, runs, planes, carry = scratch
+    k < 3, has fewer common movies or a larger s). From bitmaps (`_count_bits`) only raters
+    who agree everywhere are collected, and no check is needed."""
+    agree, listed, mine, bucket, runs, rated, planes, carry, disagree = scratch
     n = len(best_d)
     need = min(FEW_COMMON, k)
     count, walked = 0, 0
@@ -715,8 +723,8 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
         count = min(n_slots, n + 1)
         listed[:count] = np.arange(count)
     elif bitmaps:
-        count = _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, planes, carry,
-                            agree, listed)  # fmt: skip
+        count = _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, rated, planes,
+                            carry, disagree, agree, listed)  # fmt: skip
         walked = k * runs.shape[1]  # words, not entries
     for p in range(u_ptr[u], u_ptr[u + 1]):
         i = u_items[p]
@@ -758,15 +766,14 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
                 continue
             if work > budget:
                 break
-            work += u_ptr[v + 1] - u_ptr[v]
-            c = 0
-            for p in range(u_ptr[v], u_ptr[v + 1]):
-                i = u_items[p]
-                if i != m and mine[i] >= 0:
-                    if mine[i] != u_doubled[p]:
+            c = agree[x]  # listed from bitmaps: agrees everywhere, so c is its agreement
+            if not bitmaps:  # check against u's row
+                work += u_ptr[v + 1] - u_ptr[v]
+                for p in range(u_ptr[v], u_ptr[v + 1]):
+                    i = u_items[p]
+                    if i != m and mine[i] >= 0 and mine[i] != u_doubled[p]:
                         c = -1
                         break
-                    c += 1
             if c >= 0:  # agrees everywhere: c = its agreement
                 best_d[found], best_c[found] = _distance(c, 0.0), c
                 best_v[found], best_r[found] = v, i_ratings[lo + x]
@@ -791,21 +798,25 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
 
 
 @numba.njit(cache=True)
-def _run_bitmaps(n_slots, starts, slots):
-    """Each run of `_co_raters` as a bitmap of R(m)'s slots and room for `_count_bits`'
-    counters, where they fit in RUN_BITMAP_BYTES; else empty arrays (the runs are walked)."""
+def _run_bitmaps(n_slots, starts, slots, levels):
+    """Each run of `_co_raters` as a bitmap of R(m)'s slots, each movie's raters (its runs
+    together) and room for `_count_bits`' counters, where they fit in RUN_BITMAP_BYTES; else
+    empty arrays (the runs are walked)."""
     n_words = (n_slots + 63) // 64
     n_runs = len(starts) - 1
-    if n_runs * n_words * 8 > RUN_BITMAP_BYTES:
-        return np.zeros((0, 0), np.uint64), np.zeros((0, 0), np.uint64)
+    if (n_runs + n_runs // levels) * n_words * 8 > RUN_BITMAP_BYTES:
+        empty = np.zeros((0, 0), np.uint64)
+        return empty, empty, empty
     runs = np.zeros((n_runs, n_words), np.uint64)
+    rated = np.zeros((n_runs // levels, n_words), np.uint64)
     for b in range(n_runs):
         for e in range(starts[b], starts[b + 1]):
             runs[b, slots[e] >> 6] |= np.uint64(1) << np.uint64(slots[e] & 63)
+        rated[b // levels] |= runs[b]
     width = 1
     while (1 << width) <= n_runs:
         width += 1
-    return runs, np.zeros((width, n_words), np.uint64)
+    return runs, rated, np.zeros((width, n_words), np.uint64)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -836,9 +847,10 @@ def _closest_by_movie(
             slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr,
                                        i_users, starts)  # fmt: skip
             packed = np.zeros(i_ptr[m + 1] - lo, np.int64)
-            runs, planes = _run_bitmaps(len(packed), starts, slots)
+            runs, rated, planes = _run_bitmaps(len(packed), starts, slots, levels)
             scratch = (np.zeros(len(packed), np.int32), np.empty(len(packed), np.int32), mine,
-                       bucket, runs, planes, np.empty(runs.shape[1], np.uint64))  # fmt: skip
+                       bucket, runs, rated, planes, np.empty(runs.shape[1], np.uint64),
+                       np.zeros(runs.shape[1], np.uint64))  # fmt: skip
             tried, saved = 0, 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
