@@ -55,6 +55,9 @@ AGREEMENT_TRIES = 4
 # Per thread: a movie's runs of raters (`_co_raters`) as bitmaps when they fit in this, as they
 # do for the 100-movie sample; a catalogue of 17,770 movies walks them instead.
 RUN_BITMAP_BYTES = 32 << 20
+# ... and when they take at most this many words an entry of the listing: about 1 on the
+# sample, 8.5 for the full set's smaller movies (its 17,770 movies' runs are sparse).
+BITMAP_WORDS_PER_ENTRY = 4
 
 
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
@@ -642,14 +645,14 @@ def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, st
 
 
 @numba.njit(cache=True)
-def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, rated, planes, carry,
-                disagree, agree, listed):  # fmt: skip
+def _count_bits(u, m, k, need, limit, u_ptr, u_items, u_level, levels, runs, rated, planes,
+                carry, disagree, agree, listed):  # fmt: skip
     """`_agreeing`'s candidates from bitmaps of the runs (one bit a slot of R(m)): each of u's
     runs is added to counters held bit-sliced (planes[b] holds bit b of every slot's count), a
     word of 64 slots at a time, and the raters who rated one of u's movies otherwise (the
     movie's raters, ``rated``, but not the run) are marked in ``disagree``. The slots counted
-    at least ``need`` times and never marked agree with u everywhere: they are listed, with
-    their counts in ``agree``. Returns how many were listed."""
+    at least ``need`` times and never marked agree with u everywhere: they are listed in slot
+    order, with their counts in ``agree``, the first ``limit`` of them. Returns how many."""
     width = 1
     while (1 << width) <= k:
         width += 1
@@ -682,7 +685,7 @@ def _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, rated, pla
         else:
             enough = high | second | low
         enough &= ~disagree[w]
-        while enough:
+        while enough and count < limit:
             bit = np.uint64(trailing_zeros(enough))
             enough &= enough - one
             a = 0
@@ -723,8 +726,10 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
         count = min(n_slots, n + 1)
         listed[:count] = np.arange(count)
     elif bitmaps:
-        count = _count_bits(u, m, k, need, u_ptr, u_items, u_level, levels, runs, rated, planes,
-                            carry, disagree, agree, listed)  # fmt: skip
+        # With need = k every listed rater agrees on all k movies: the first n + 1 are enough.
+        limit = n + 1 if need == k else n_slots
+        count = _count_bits(u, m, k, need, limit, u_ptr, u_items, u_level, levels, runs, rated,
+                            planes, carry, disagree, agree, listed)  # fmt: skip
         walked = k * runs.shape[1]  # words, not entries
     for p in range(u_ptr[u], u_ptr[u + 1]):
         i = u_items[p]
@@ -759,7 +764,8 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
         if found == n or work > budget:
             break
         run = ordered[bucket[a] : bucket[a + 1]]
-        run.sort()
+        if not bitmaps:  # bitmaps list in slot order, and the counting sort keeps it
+            run.sort()
         for x in run:
             v = i_users[lo + x]
             if v == u:
@@ -800,11 +806,12 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
 @numba.njit(cache=True)
 def _run_bitmaps(n_slots, starts, slots, levels):
     """Each run of `_co_raters` as a bitmap of R(m)'s slots, each movie's raters (its runs
-    together) and room for `_count_bits`' counters, where they fit in RUN_BITMAP_BYTES; else
-    empty arrays (the runs are walked)."""
+    together) and room for `_count_bits`' counters, where they fit in RUN_BITMAP_BYTES and
+    are not much sparser than the listing; else empty arrays (the runs are walked)."""
     n_words = (n_slots + 63) // 64
     n_runs = len(starts) - 1
-    if (n_runs + n_runs // levels) * n_words * 8 > RUN_BITMAP_BYTES:
+    words = (n_runs + n_runs // levels) * n_words
+    if words * 8 > RUN_BITMAP_BYTES or words > BITMAP_WORDS_PER_ENTRY * len(slots):
         empty = np.zeros((0, 0), np.uint64)
         return empty, empty, empty
     runs = np.zeros((n_runs, n_words), np.uint64)
