@@ -731,13 +731,11 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
         count = _count_bits(u, m, k, need, limit, u_ptr, u_items, u_level, levels, runs, rated,
                             planes, carry, disagree, agree, listed)  # fmt: skip
         walked = k * runs.shape[1]  # words, not entries
-    for p in range(u_ptr[u], u_ptr[u + 1]):
+    for p in range(u_ptr[u], u_ptr[u + 1]):  # walking the runs: u's row to check against
         i = u_items[p]
-        if i == m:
+        if i == m or bitmaps:
             continue
         mine[i] = u_doubled[p]
-        if bitmaps:
-            continue
         b = i * levels + u_level[p]
         walked += starts[b + 1] - starts[b]
         for e in range(starts[b], starts[b + 1]):
@@ -820,8 +818,8 @@ def _run_bitmaps(n_slots, starts, slots, levels):
         for e in range(starts[b], starts[b + 1]):
             runs[b, slots[e] >> 6] |= np.uint64(1) << np.uint64(slots[e] & 63)
         rated[b // levels] |= runs[b]
-    width = 1
-    while (1 << width) <= n_runs:
+    width = 1  # bits of a count up to the movies a user rated (fewer than n_items)
+    while (1 << width) <= n_runs // levels:
         width += 1
     return runs, rated, np.zeros((width, n_words), np.uint64)
 
