@@ -18,7 +18,9 @@ from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.builder import N_CLOSEST
-from recsys.features.closest import _accumulate, _best, _distance, _offer
+from recsys.features.closest.by_user import accumulate
+from recsys.features.closest.nearest import best, offer
+from recsys.features.closest.nearest import distance as pair_distance
 
 
 def unseen_closest(
@@ -65,20 +67,20 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
         common = np.zeros(n_users, np.int64)
         diff = np.zeros(n_users, np.float64)
         touched = np.empty(n_users, np.int64)
-        # every user's distance to u: a user sharing no movie is at _distance(0, 0)
-        far = _distance(0, 0.0)
+        # every user's distance to u: a user sharing no movie is at pair_distance(0, 0)
+        far = pair_distance(0, 0.0)
         distance = np.full(n_users, far)
-        best_d, best_c, best_v, best_r = _best(n)
+        best_d, best_c, best_v, best_r = best(n)
         for g in range(chunk, n_groups, n_threads):
             lo, hi = bounds[g], bounds[g + 1]
             u = user[lo]
-            n_touched = _accumulate(
+            n_touched = accumulate(
                 rows[lo], u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, diff,
                 touched,
             )  # fmt: skip
             for t in range(n_touched):
                 v = touched[t]
-                distance[v] = _distance(common[v], diff[v])
+                distance[v] = pair_distance(common[v], diff[v])
             for p in range(lo, hi):
                 m = item[p]
                 found = 0
@@ -88,7 +90,7 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
                     d = distance[v]
                     if d > worst or v == u:
                         continue
-                    found = _offer(d, common[v], v, i_ratings[e], found,
+                    found = offer(d, common[v], v, i_ratings[e], found,
                                    best_d, best_c, best_v, best_r)  # fmt: skip
                     if found == n:
                         worst = best_d[n - 1]

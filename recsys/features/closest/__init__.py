@@ -1,0 +1,200 @@
+"""The closest raters of a target (u, m): the users who rated m and rate most like u (SPEC §3).
+
+For a candidate v in R(m) (the users other than u who rated m), with C the movies other than m
+that both rated, c = |C| and s = Σ_{i∈C} |r_ui − r_vi|, the distance is d = 3·s/c when c ≥ 3,
+else s + 3.5·(3 − c). Ties go to more common movies, then to the smaller user index (indices
+follow the sorted raw ids, so this is the smaller user id).
+
+The exact search groups targets by user (`by_user`: one sweep over a user's co-raters serves
+all their targets) or by movie (`by_movie`: a movie's raters listed once by the other movies
+they rated; a target first searches the raters who agree with u everywhere), whichever the plan
+(`plan`) says costs less; the answer is the same either way. `max_candidates` trades exactness
+for speed on very popular movies (`capped`: only the raters of m with the most ratings are
+examined). `nearest` holds the distance and the running list of the n nearest they all share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from recsys.data.interactions import Interactions
+from recsys.features.closest.by_movie import closest_by_movie, levels_of
+from recsys.features.closest.by_user import closest_exact, closest_packed, nearest_overall
+from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
+from recsys.features.closest.plan import PROGRESS_BATCHES, chunks_of, plan
+from recsys.progress import advance
+
+#: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
+_kept: ContextVar[list | None] = ContextVar("recsys_closest_kept", default=None)
+
+
+@contextmanager
+def reusing() -> Iterator[None]:
+    """Within the block, `closest_raters` asked again for the same history, targets and
+    options gives its first answer instead of computing it again: the blend reads the closest
+    raters for its features and through its closest-raters base model."""
+    token = _kept.set([])
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+
+
+@dataclass(frozen=True)
+class ClosestRaters:
+    """The n closest raters of each target, nearest first: (n_targets, n) arrays.
+
+    Where R(m) holds fewer than n users, ``ratings`` and ``distances`` are NaN and ``raters``
+    is -1.
+    """
+
+    ratings: np.ndarray  # float32: r_vm
+    distances: np.ndarray  # float32: d(u, v)
+    raters: np.ndarray  # int32: v, a user index
+
+
+def closest_raters(
+    history: Interactions,
+    user: np.ndarray,
+    item: np.ndarray,
+    *,
+    n: int = 4,
+    max_candidates: int | None = None,
+    group_by: str | None = None,
+) -> ClosestRaters:
+    """The ``n`` closest raters of m for each target (u, m), exactly as SPEC §3 defines them.
+
+    ``user`` and ``item`` are index arrays into ``history``'s vocabularies; a target with an
+    unknown user or movie (-1) gets no raters. ``max_candidates=None`` (the default) is exact.
+    An integer only speeds things up and makes the result approximate: for each target just
+    the ``max_candidates`` raters of m with the most ratings in the history (ties: smaller
+    index) are examined, since users who rated more are the likeliest to share the three
+    movies a close comparison needs; their distances are still exact.
+
+    ``group_by`` ("user" or "movie") fixes how the exact search walks the targets; by default
+    it takes whichever its estimate says costs less. The answer is the same either way.
+    Grouping by movie needs ratings on a half-star grid (every usual scale).
+    """
+    if group_by not in (None, "user", "movie"):
+        raise ValueError(f"group_by must be 'user', 'movie' or None, got {group_by!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if max_candidates is not None and max_candidates < 1:
+        raise ValueError(f"max_candidates must be >= 1 or None, got {max_candidates}")
+    user, item = _targets(history, user, item)
+    kept = _kept.get()
+    if kept is not None:
+        for h, u, i, options, answer in kept:
+            same = h is history and options == (n, max_candidates, group_by)
+            if same and np.array_equal(u, user) and np.array_equal(i, item):
+                return answer
+    answer = _closest_raters(history, user, item, n, max_candidates, group_by)
+    if kept is not None:
+        kept.append((history, user, item, (n, max_candidates, group_by), answer))
+    return answer
+
+
+def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
+    """How the exact search of `closest_raters` would walk these targets: "user" or "movie"."""
+    user, item = _targets(history, user, item)
+    valid = np.flatnonzero((user >= 0) & (item >= 0))
+    if not (len(valid) and len(history)):
+        return "user"
+    half_stars = _doubled_ratings(history) is not None
+    by_movie = plan(history, user, item, valid, None, None, half_stars, numba.get_num_threads())[3]
+    return "movie" if by_movie else "user"
+
+
+def _closest_raters(history, user, item, n, max_candidates, group_by) -> ClosestRaters:
+    ratings = np.full((len(user), n), np.nan, np.float32)
+    distances = np.full((len(user), n), np.nan, np.float32)
+    raters = np.full((len(user), n), -1, np.int32)
+    valid = np.flatnonzero((user >= 0) & (item >= 0))
+    if len(valid) and len(history):
+        threads = numba.get_num_threads()
+        doubled = _doubled_ratings(history) if max_candidates is None else None
+        if group_by == "movie" and doubled is None:
+            raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
+        order, bounds, cost, by_movie = plan(history, user, item, valid, max_candidates,
+                                             group_by, doubled is not None, threads)  # fmt: skip
+        # Chunks of about equal work, run a batch at a time so a front end can show progress.
+        batches = min(PROGRESS_BATCHES, max(1, len(cost) // 1000))
+        chunks = chunks_of(cost, threads * batches)
+        per_batch = max(1, -(-(len(chunks) - 1) // batches))
+        csr_u, csr_i = history.by_user, history.by_item
+        if max_candidates is not None:
+            codes = codes_of(csr_u.ratings)
+            pool = pool_of(history, item[valid], max_candidates, codes[0])
+        levels = levels_of(doubled[0]) if by_movie else None
+        by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
+        by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
+        for lo in range(0, len(chunks) - 1, per_batch):
+            batch = chunks[lo : lo + per_batch + 1]
+            args = (user, item, order, bounds, batch, ratings, distances, raters)
+            if doubled is not None:  # half-star data: packed integer sums, one word a rater
+                packed_rows = (*by_user[:2], doubled[0], *by_item[:2], doubled[1], by_item[2])
+                if by_movie:
+                    closest_by_movie(history.n_items, *packed_rows, *levels, *args)
+                else:
+                    closest_packed(history.n_users, *packed_rows, *args)
+            elif max_candidates is None:
+                closest_exact(history.n_users, *by_user, *by_item, *args)
+            else:
+                closest_pooled(*pool, *codes, max_candidates, csr_u.indptr, csr_u.indices,
+                               *args)  # fmt: skip
+            done = int(bounds[batch[-1]] - bounds[batch[0]])
+            advance("closest raters (targets)", done, len(valid))
+    return ClosestRaters(ratings, distances, raters)
+
+
+def nearest_users(
+    history: Interactions, user: int, n: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``n`` users closest to ``user`` over all the movies both rated (no movie left out).
+
+    Only users with at least one movie in common count. Returns (user indices int32,
+    distances float32, common counts int32), nearest first, ties as in `closest_raters`;
+    an unknown user (-1) has none.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not -1 <= user < history.n_users:
+        raise ValueError(f"user index {user} outside 0..{history.n_users - 1}")
+    if user < 0:
+        return np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.int32)
+    csr_u, csr_i = history.by_user, history.by_item
+    raters, distances, common = nearest_overall(
+        int(user), n, history.n_users, csr_u.indptr, csr_u.indices, csr_u.ratings,
+        csr_i.indptr, csr_i.indices, csr_i.ratings,
+    )  # fmt: skip
+    return raters, distances.astype(np.float32), common
+
+
+def _targets(history: Interactions, user, item) -> tuple[np.ndarray, np.ndarray]:
+    user = np.asarray(user, dtype=np.int64).ravel()
+    item = np.asarray(item, dtype=np.int64).ravel()
+    if len(user) != len(item):
+        raise ValueError(f"{len(user)} users but {len(item)} items")
+    for name, index, size in (("user", user, history.n_users), ("item", item, history.n_items)):
+        if len(index) and (index.min() < -1 or index.max() >= size):
+            raise ValueError(f"{name} indices must lie in -1..{size - 1}")
+    return user, item
+
+
+def _doubled_ratings(history: Interactions) -> tuple[np.ndarray, np.ndarray] | None:
+    """Twice each rating as int8, by user and by item, when every rating is a multiple of 0.5
+    in 0..63.5 (every usual scale); None otherwise. |r_u - r_v| sums are then exact integers
+    that pack beside the common count in one int64 a co-rater."""
+    if len(history) == 0:
+        return None
+    by_user, by_item = history.by_user.ratings, history.by_item.ratings
+    doubled = 2 * by_user.astype(np.float64)
+    if doubled.min() < 0 or doubled.max() > 127 or not (doubled == np.round(doubled)).all():
+        return None
+    return doubled.astype(np.int8), (2 * by_item).astype(np.int8)

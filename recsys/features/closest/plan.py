@@ -1,0 +1,117 @@
+"""How the exact search walks a set of targets: grouped by user or by movie, in groups and
+chunks of about equal work."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+PROGRESS_BATCHES = 16  # kernel calls for a big set of targets, each followed by a report
+LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movie
+# A co-rater visit of a user's sweep costs about 1.5 of a movie's walk: its scratch spans every
+# user, not the raters of one movie (`benchmarks/netflix_scale.py closest`, both groupings).
+SWEEP_VISIT = 1.5
+
+
+def plan(history, user, item, valid, max_candidates, group_by, half_stars, threads):
+    """How to walk the targets: (order of the targets, bounds of its groups, each group's
+    estimated work, whether groups are movies rather than users).
+
+    Grouped by user, one sweep over u's co-raters (Σ_{i∈I_u} n_i) serves all of u's targets
+    and each target scans R(m). Grouped by movie (exact, half-star data), listing R(m) by the
+    other movies its raters rated costs Σ_{v∈R(m)} |I_v| once a movie, and a target walks the
+    part of u's sweep that lands on raters of m, measured on a few targets (`_landing`).
+    Movies win when targets are many per movie and few per user (an evaluation's test
+    ratings, every rating left out in turn); users win for a user's many movies. A movie with
+    many targets is cut into pieces so that every thread has work."""
+    csr_u, csr_i = history.by_user, history.by_item
+    n_m = csr_i.counts[item].astype(np.float64)
+    order, bounds = groups_of(user, valid, len(valid))
+    heads = user[order[bounds[:-1]]]
+    if max_candidates is not None:  # capped: about one walk of u's row per candidate
+        scanned = np.add.reduceat(np.minimum(n_m[order], max_candidates), bounds[:-1])
+        return order, bounds, scanned * (csr_u.counts[heads] + 1), False
+    sweep = np.zeros(history.n_users)  # Σ_{i∈I_u} n_i, for the target users only
+    sweep[heads] = _row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads)
+    by_user = SWEEP_VISIT * sweep[heads] + np.add.reduceat(n_m[order], bounds[:-1])
+    if not half_stars or group_by == "user":
+        return order, bounds, by_user, False
+    movies = np.unique(item[valid])
+    listed = np.zeros(history.n_items)  # Σ_{v∈R(m)} |I_v|, for the target movies only
+    listed[movies] = _row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
+    piece = max(1, len(valid) // (threads * PROGRESS_BATCHES * 4))
+    m_order, m_bounds = groups_of(item, valid, piece)
+    lists = listed[item[m_order[m_bounds[:-1]]]]
+    if group_by is None and lists.sum() + n_m[valid].sum() >= by_user.sum():
+        return order, bounds, by_user, False  # listing the movies alone costs more
+    walk = np.minimum(_landing(history, user, item, valid, sweep) * sweep[user], listed[item])
+    by_movie = lists + np.add.reduceat((walk + n_m)[m_order], m_bounds[:-1])
+    if group_by == "movie" or by_movie.sum() < by_user.sum():
+        return m_order, m_bounds, by_movie, True
+    return order, bounds, by_user, False
+
+
+def _landing(history, user, item, valid, sweep) -> float:
+    """The share of a target user's sweep that lands on raters of the target movie, measured
+    on LANDING_SAMPLE targets drawn in proportion to their users' sweeps (seeded, so the same
+    targets get the same plan): Σ_t share_t · sweep_t estimates what grouping by movie walks."""
+    weights = sweep[user[valid]]
+    if weights.sum() == 0:
+        return 0.0
+    picked = np.random.default_rng(0).choice(valid, LANDING_SAMPLE, p=weights / weights.sum())
+    csr_u, csr_i = history.by_user, history.by_item
+    shares = _landing_shares(user[picked], item[picked], csr_u.indptr, csr_u.indices,
+                             csr_i.indptr, csr_i.indices, history.n_users)  # fmt: skip
+    return float(shares.mean())
+
+
+@numba.njit(cache=True)
+def _row_sums(indptr, indices, weights, rows):
+    """Σ weights[column] over each of ``rows`` of a CSR (float64): one pass over those rows."""
+    sums = np.zeros(len(rows))
+    for k in range(len(rows)):
+        for p in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            sums[k] += weights[indices[p]]
+    return sums
+
+
+@numba.njit(cache=True)
+def _landing_shares(user, item, u_ptr, u_items, i_ptr, i_users, n_users):
+    raters = np.zeros(n_users, np.bool_)
+    shares = np.zeros(len(user))
+    for t in range(len(user)):
+        u, m = user[t], item[t]
+        for q in range(i_ptr[m], i_ptr[m + 1]):
+            raters[i_users[q]] = True
+        walked, landed = 0, 0
+        for p in range(u_ptr[u], u_ptr[u + 1]):
+            i = u_items[p]
+            if i != m:
+                for q in range(i_ptr[i], i_ptr[i + 1]):
+                    walked += 1
+                    landed += raters[i_users[q]]
+        shares[t] = landed / walked if walked else 0.0
+        for q in range(i_ptr[m], i_ptr[m + 1]):
+            raters[i_users[q]] = False
+    return shares
+
+
+def groups_of(key: np.ndarray, valid: np.ndarray, piece: int) -> tuple[np.ndarray, np.ndarray]:
+    """The valid targets ordered by key (stably) and the bounds of their groups: runs of one
+    key, cut every ``piece`` targets."""
+    order = valid[np.argsort(key[valid], kind="stable")]
+    keys = key[order]
+    position = np.arange(len(order))
+    new = np.r_[True, keys[1:] != keys[:-1]]
+    run_start = np.maximum.accumulate(np.where(new, position, 0))
+    starts = np.flatnonzero(new | ((position - run_start) % piece == 0))
+    return order, np.r_[starts, len(order)].astype(np.int64)
+
+
+def chunks_of(cost: np.ndarray, threads: int) -> np.ndarray:
+    """Boundaries splitting consecutive groups into chunks of about equal work (a few per
+    thread, so one heavy user does not leave the other threads idle)."""
+    n_chunks = min(len(cost), 4 * max(threads, 1))
+    total = np.cumsum(cost, dtype=np.float64)
+    cuts = np.searchsorted(total, total[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
+    return np.unique(np.r_[0, cuts, len(cost)]).astype(np.int64)
