@@ -1,5 +1,7 @@
 """Closest raters grouped by user: one sweep over u's co-raters (every rater of every movie
-u rated) gives c and s for each, which serves all of u's targets, each a scan of R(m)."""
+u rated) gives c and s for each, which serves all of u's targets, each a scan of R(m). On
+half-star data c and 2s share one int64 a co-rater (`closest_packed`); other scales keep float
+sums (`closest_exact`)."""
 
 from __future__ import annotations
 
@@ -130,6 +132,8 @@ def closest_packed(
 
 @numba.njit(cache=True)
 def nearest_overall(u, n, n_users, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings):
+    """The n users nearest to u over every movie both rated (one sweep, no movie left out):
+    their indices, distances and common counts, nearest first."""
     common = np.zeros(n_users, np.int64)
     diff = np.zeros(n_users, np.float64)
     touched = np.empty(n_users, np.int64)
