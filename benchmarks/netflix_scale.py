@@ -165,11 +165,14 @@ def _closest_set(history, label, user, item, group_by, args, reference_size) -> 
               f"{np.round(other_times, 2).tolist()}; ratio {rate / other_rate:.2f}x")  # fmt: skip
     _pair_by_pair_reference(history, user, item, reference_size, args.repeats, chosen)
     if args.capped:  # what gbm-full examines instead: the capped pool
-        rate, times, *_ = _closest_rate(history, user, item, args.repeats,
-                                        max_candidates=args.max_candidates)  # fmt: skip
+        rate, times, _, capped = _closest_rate(history, user, item, args.repeats,
+                                               max_candidates=args.max_candidates)  # fmt: skip
+        same = np.mean(np.all(capped.raters == answer.raters, axis=1))
         print(f"    capped at max_candidates={args.max_candidates}: median "
               f"{statistics.median(times):.2f} s {np.round(times, 2).tolist()} = "
-              f"{rate:,.0f} targets/s")  # fmt: skip
+              f"{rate:,.0f} targets/s; the exact four raters for {same:.1%} of the targets, "
+              f"mean distance {np.nanmean(capped.distances):.2f} against "
+              f"{np.nanmean(answer.distances):.2f}")  # fmt: skip
 
 
 def closest(args) -> None:
