@@ -8,7 +8,7 @@ follow the sorted raw ids, so this is the smaller user id).
 The exact search groups targets by user (`by_user`: one sweep over a user's co-raters serves
 all their targets) or by movie (`by_movie`: a movie's raters listed once by the other movies
 they rated; a target first searches the raters who agree with u everywhere), whichever the plan
-(`plan`) says costs less; the answer is the same either way. `max_candidates` trades exactness
+(`planning`) says costs less; the answer is the same either way. `max_candidates` trades exactness
 for speed on very popular movies (`capped`: only the raters of m with the most ratings are
 examined). `nearest` holds the distance and the running list of the n nearest they all share.
 """
@@ -27,7 +27,7 @@ from recsys.data.interactions import Interactions
 from recsys.features.closest.by_movie import closest_by_movie, levels_of
 from recsys.features.closest.by_user import closest_exact, closest_packed, nearest_overall
 from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
-from recsys.features.closest.plan import PROGRESS_BATCHES, chunks_of, plan
+from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan
 from recsys.progress import advance
 
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
