@@ -1,6 +1,8 @@
 """Closest raters grouped by movie (half-star data): the raters of m listed once by the other
-movies they rated and their rating of each; a target first searches the raters who agree with
-u everywhere, then, failing that, walks the raters of m who share a movie with u."""
+movies they rated (`_co_raters`); a target walks the raters of m who share a movie with u,
+adding up c and s for each, and scans R(m) for the nearest. Where the movie's listing fits as
+bitmaps (a small catalogue, like the 100-movie sample) a target first searches the raters who
+agree with u everywhere (`_agreeing`), which settles most targets without the walk."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from recsys.features.closest.nearest import FEW_COMMON, PACK, best, distance, sc
 # Agreement searches (`_agreeing`) on one movie before they are tried only while they have
 # saved at least the work they cost there.
 AGREEMENT_TRIES = 4
-# Per thread: a movie's runs of raters (`_co_raters`) as bitmaps when they fit in this, as they
-# do for the 100-movie sample; a catalogue of 17,770 movies walks them instead.
+# Per thread: a movie's raters listed by movie and rating as bitmaps, for the agreement search,
+# when they fit in this, as they do for the 100-movie sample; a catalogue of 17,770 movies
+# lists them by movie alone and walks them. (A search that walked the runs and checked each
+# candidate against u's row cost more than it saved on the 10 M and the 100 M sets.)
 RUN_BITMAP_BYTES = 32 << 20
 # ... and when they take at most this many words an entry of the listing: about 1 on the
 # sample, 8.5 for the full set's smaller movies (its 17,770 movies' runs are sparse).
@@ -32,17 +36,18 @@ def levels_of(doubled: np.ndarray) -> tuple[np.ndarray, int]:
 
 @numba.njit(cache=True)
 def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, starts):
-    """The raters of m by the other movies they rated and their rating of it: for movie i and
-    level l, the slots (places in R(m)) of m's raters who gave i that rating and twice the
-    rating, at starts[b]:starts[b + 1] of the two arrays returned, b = i·levels + l (so all of
-    i's raters at starts[i·levels]:starts[(i + 1)·levels]). Filled rater by rater, so each
-    run's slots ascend. Five bytes an entry: 0.37 GiB for the most-rated movie of the 100 M
-    Netflix-shaped set, per thread."""
+    """The raters of m by the other movies they rated and, with ``levels`` > 1, their rating
+    of it: for movie i and level l, the slots (places in R(m)) of m's raters who gave i that
+    rating and twice the rating, at starts[b]:starts[b + 1] of the two arrays returned,
+    b = i·levels + l (so all of i's raters at starts[i·levels]:starts[(i + 1)·levels]); with
+    ``levels`` = 1, b = i. Filled rater by rater, so each run's slots ascend. Five bytes an
+    entry: 0.37 GiB for the most-rated movie of the 100 M Netflix-shaped set, per thread."""
     starts[:] = 0
+    by_level = levels > 1
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            starts[u_items[p] * levels + u_level[p] + 1] += 1
+            starts[u_items[p] * levels + (u_level[p] if by_level else 0) + 1] += 1
     for b in range(len(starts) - 1):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
@@ -51,7 +56,7 @@ def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, st
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            b = u_items[p] * levels + u_level[p]
+            b = u_items[p] * levels + (u_level[p] if by_level else 0)
             slots[fill[b]] = q - i_ptr[m]
             theirs[fill[b]] = u_doubled[p]
             fill[b] += 1
@@ -115,51 +120,30 @@ def _count_bits(u, m, k, need, limit, u_ptr, u_items, u_level, levels, runs, rat
 
 
 @numba.njit(cache=True)
-def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i_users,
-              i_ratings, starts, slots, scratch, best_d, best_c, best_v, best_r):  # fmt: skip
+def _agreeing(u, m, k, lo, u_ptr, u_items, u_level, levels, i_users, i_ratings, scratch,
+              best_d, best_c, best_v, best_r):  # fmt: skip
     """The n nearest raters of m to u when they all agree with u on every common movie: the
-    number found (n), or -1 when that is not shown within ``budget`` (rating entries read) and
-    the full walk must decide; and the entries it read.
+    number found (n), or -1 when there are not n such raters with a >= min(3, k) and the walk
+    must decide; and the words it read.
 
     A rater v who agrees on all of its c common movies ranks by c alone (d = 0 when c >= 3,
     else 3.5·(3 - c)), so the nearest agreeing raters are those who give u's rating to the
-    most of u's k other movies (a, their agreement), then the smallest indices. Raters with
-    a >= min(3, k) are collected by walking the runs of u's ratings only (`_co_raters`), then
-    checked in order of a, most first, against u's row; the first n who agree everywhere are
-    the answer: any rater not yet checked agrees on no more movies, comes later in index order
-    at equal a, and any rater who disagrees somewhere is farther than one at d = 0 (or, for
-    k < 3, has fewer common movies or a larger s). From bitmaps (`_count_bits`) only raters
-    who agree everywhere are collected, and no check is needed."""
-    agree, listed, mine, bucket, runs, rated, planes, carry, disagree = scratch
+    most of u's k other movies (a, their agreement), then the smallest indices: any other
+    rater agrees on no more movies, comes later in index order at equal a, or disagrees
+    somewhere and is farther than one at d = 0 (or, for k < 3, has fewer common movies or a
+    larger s). `_count_bits` lists the raters who agree everywhere with a >= min(3, k)."""
+    agree, listed, bucket, runs, rated, planes, carry, disagree = scratch
     n = len(best_d)
     need = min(FEW_COMMON, k)
-    count, walked = 0, 0
     n_slots = len(agree)
-    bitmaps = runs.shape[0] > 0
     if k == 0:  # every rater is at 10.5: the first by index
         count = min(n_slots, n + 1)
         listed[:count] = np.arange(count)
-    elif bitmaps:
-        # With need = k every listed rater agrees on all k movies: the first n + 1 are enough.
+    else:  # with need = k every listed rater agrees on all k movies: the first n + 1 are enough
         limit = n + 1 if need == k else n_slots
         count = _count_bits(u, m, k, need, limit, u_ptr, u_items, u_level, levels, runs, rated,
                             planes, carry, disagree, agree, listed)  # fmt: skip
-        walked = k * runs.shape[1]  # words, not entries
-    for p in range(u_ptr[u], u_ptr[u + 1]):  # walking the runs: u's row to check against
-        i = u_items[p]
-        if i == m or bitmaps:
-            continue
-        mine[i] = u_doubled[p]
-        b = i * levels + u_level[p]
-        walked += starts[b + 1] - starts[b]
-        for e in range(starts[b], starts[b + 1]):
-            x = slots[e]
-            agree[x] += 1
-            if agree[x] == need:
-                listed[count] = x
-                count += 1
-    # The collected raters by agreement, most first (a counting sort; a run is sorted by slot
-    # only when it is reached).
+    # The listed raters (in slot order) by agreement, most first: a stable counting sort.
     bucket[: k + 2] = 0
     for j in range(count):
         bucket[k - agree[listed[j]] + 1] += 1
@@ -171,61 +155,37 @@ def _agreeing(u, m, k, lo, budget, u_ptr, u_items, u_doubled, u_level, levels, i
         x = listed[j]
         ordered[fill[k - agree[x]]] = x
         fill[k - agree[x]] += 1
-    found, work = 0, walked + count
-    for a in range(k + 1):
-        if found == n or work > budget:
-            break
-        run = ordered[bucket[a] : bucket[a + 1]]
-        if not bitmaps:  # bitmaps list in slot order, and the counting sort keeps it
-            run.sort()
-        for x in run:
-            v = i_users[lo + x]
-            if v == u:
-                continue
-            if work > budget:
-                break
-            c = agree[x]  # listed from bitmaps: agrees everywhere, so c is its agreement
-            if not bitmaps:  # check against u's row
-                work += u_ptr[v + 1] - u_ptr[v]
-                for p in range(u_ptr[v], u_ptr[v + 1]):
-                    i = u_items[p]
-                    if i != m and mine[i] >= 0 and mine[i] != u_doubled[p]:
-                        c = -1
-                        break
-            if c >= 0:  # agrees everywhere: c = its agreement
-                best_d[found], best_c[found] = distance(c, 0.0), c
-                best_v[found], best_r[found] = v, i_ratings[lo + x]
-                found += 1
-                if found == n:
-                    break
-    for p in range(u_ptr[u], u_ptr[u + 1]):
-        i = u_items[p]
-        if i == m:
+    found = 0
+    for x in ordered:
+        v = i_users[lo + x]
+        if v == u:
             continue
-        mine[i] = -1
-        if not bitmaps and 8 * walked <= n_slots:  # few touched: reset them, else all below
-            b = i * levels + u_level[p]
-            for e in range(starts[b], starts[b + 1]):
-                agree[slots[e]] = 0
-    if bitmaps:
-        for j in range(count):
-            agree[listed[j]] = 0
-    elif 8 * walked > n_slots:
-        agree[:] = 0
-    return (found if found == n else -1), work
+        c = agree[x]
+        best_d[found], best_c[found] = distance(c, 0.0), c
+        best_v[found], best_r[found] = v, i_ratings[lo + x]
+        found += 1
+        if found == n:
+            break
+    for j in range(count):
+        agree[listed[j]] = 0
+    return (found if found == n else -1), k * runs.shape[1] + count
+
+
+@numba.njit(cache=True)
+def _fits_bitmaps(n_slots, n_items, levels, entries):
+    """Whether a movie's runs by movie and rating fit as bitmaps of its n_slots raters (with
+    each movie's raters and the counters beside them) in RUN_BITMAP_BYTES, at most
+    BITMAP_WORDS_PER_ENTRY words an entry of its listing (``entries`` of them)."""
+    words = (n_items * levels + n_items) * ((n_slots + 63) // 64)
+    return words * 8 <= RUN_BITMAP_BYTES and words <= BITMAP_WORDS_PER_ENTRY * entries
 
 
 @numba.njit(cache=True)
 def _run_bitmaps(n_slots, starts, slots, levels):
-    """Each run of `_co_raters` as a bitmap of R(m)'s slots, each movie's raters (its runs
-    together) and room for `_count_bits`' counters, where they fit in RUN_BITMAP_BYTES and
-    are not much sparser than the listing; else empty arrays (the runs are walked)."""
+    """Each run of `_co_raters` (by movie and rating) as a bitmap of R(m)'s slots, each
+    movie's raters (its runs together) and room for `_count_bits`' counters."""
     n_words = (n_slots + 63) // 64
     n_runs = len(starts) - 1
-    words = (n_runs + n_runs // levels) * n_words
-    if words * 8 > RUN_BITMAP_BYTES or words > BITMAP_WORDS_PER_ENTRY * len(slots):
-        empty = np.zeros((0, 0), np.uint64)
-        return empty, empty, empty
     runs = np.zeros((n_runs, n_words), np.uint64)
     rated = np.zeros((n_runs // levels, n_words), np.uint64)
     for b in range(n_runs):
@@ -244,48 +204,52 @@ def closest_by_movie(
     user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """Exact closest raters of targets grouped by movie, on half-star data. For a movie m the
-    raters of m are listed by the other movies they rated and their rating (`_co_raters`,
-    cost Σ_{v∈R(m)} |I_v|). A target (u, m) first looks for n raters who agree with u on every
-    common movie (`_agreeing`: it walks only the raters who gave u's ratings). Failing that,
-    it walks every rater of m who shares a movie with u, adding to one int64 a slot of R(m)
-    that packs c and 2s (c << 32 | 2s), and `scan_packed` of the slots picks the nearest. The
-    target's own movie is never walked, so its rating takes no part, in or out of the history.
-    A search reads at most what the full walk would; where the searches on a movie have cost
-    more than they saved (most targets' nearest raters disagree somewhere), the rest of its
-    targets skip it."""
+    raters of m are listed by the other movies they rated (`_co_raters`, cost
+    Σ_{v∈R(m)} |I_v|). A target (u, m) walks every rater of m who shares a movie with u,
+    adding to one int64 a slot of R(m) that packs c and 2s (c << 32 | 2s), and `scan_packed`
+    of the slots picks the nearest. The target's own movie is never walked, so its rating
+    takes no part, in or out of the history. Where the listing by movie and rating fits as
+    bitmaps, a target first looks for n raters who agree with u everywhere (`_agreeing`);
+    a movie whose searches have cost more than they saved stops searching."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
         starts = np.empty(n_items * levels + 1, np.int64)
-        mine = np.full(n_items, -1, np.int8)
         bucket = np.empty(n_items + 2, np.int64)
         best_d, best_c, best_v, best_r = best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             m = item[order[bounds[g]]]
-            lo = i_ptr[m]
-            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr,
-                                       i_users, starts)  # fmt: skip
-            packed = np.zeros(i_ptr[m + 1] - lo, np.int64)
-            runs, rated, planes = _run_bitmaps(len(packed), starts, slots, levels)
-            scratch = (np.zeros(len(packed), np.int32), np.empty(len(packed), np.int32), mine,
-                       bucket, runs, rated, planes, np.empty(runs.shape[1], np.uint64),
+            lo, n_slots = i_ptr[m], i_ptr[m + 1] - i_ptr[m]
+            entries = 0
+            for q in range(lo, lo + n_slots):
+                entries += u_ptr[i_users[q] + 1] - u_ptr[i_users[q]]
+            search = _fits_bitmaps(n_slots, n_items, levels, entries)
+            by = levels if search else 1  # runs by movie and rating only for the search
+            listing = starts[: n_items * by + 1]
+            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, by, i_ptr,
+                                       i_users, listing)  # fmt: skip
+            packed = np.zeros(n_slots, np.int64)
+            size = n_slots if search else 0  # no search: no bitmaps, no counters
+            runs, rated, planes = _run_bitmaps(size, listing[: len(listing) if search else 1],
+                                               slots, by)  # fmt: skip
+            scratch = (np.zeros(size, np.int32), np.empty(size, np.int32), bucket, runs, rated,
+                       planes, np.empty(runs.shape[1], np.uint64),
                        np.zeros(runs.shape[1], np.uint64))  # fmt: skip
             tried, saved = 0, 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 u = user[t]
                 k = -1
-                if tried < AGREEMENT_TRIES or saved >= 0:
+                if search and (tried < AGREEMENT_TRIES or saved >= 0):
                     tried += 1
-                    full = len(packed)  # what the full walk and scan would read
+                    full = n_slots  # what the walk and scan would read
                     for p in range(u_ptr[u], u_ptr[u + 1]):
                         i = u_items[p]
-                        full += (starts[(i + 1) * levels] - starts[i * levels]) * (i != m)
+                        full += (listing[(i + 1) * by] - listing[i * by]) * (i != m)
                     others = u_ptr[u + 1] - u_ptr[u] - (entry(u_ptr, u_items, u, m) >= 0)
-                    k, work = _agreeing(
-                        u, m, others, lo, full, u_ptr, u_items, u_doubled, u_level, levels,
-                        i_users, i_ratings, starts, slots, scratch, best_d, best_c, best_v, best_r,
-                    )  # fmt: skip
+                    k, work = _agreeing(u, m, others, lo, u_ptr, u_items, u_level, levels,
+                                        i_users, i_ratings, scratch, best_d, best_c, best_v,
+                                        best_r)  # fmt: skip
                     saved += (full if k >= 0 else 0) - work
                 if k < 0:
                     for p in range(u_ptr[u], u_ptr[u + 1]):
@@ -293,7 +257,7 @@ def closest_by_movie(
                         if i == m:
                             continue
                         r = np.int64(u_doubled[p])
-                        for e in range(starts[i * levels], starts[(i + 1) * levels]):
+                        for e in range(listing[i * by], listing[(i + 1) * by]):
                             packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
                     k = scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled,
                                     i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip
