@@ -7,10 +7,11 @@ follow the sorted raw ids, so this is the smaller user id).
 
 The exact search groups targets by user (`by_user`: one sweep over a user's co-raters serves
 all their targets) or by movie (`by_movie`: a movie's raters listed once by the other movies
-they rated; a target first searches the raters who agree with u everywhere), whichever the plan
-(`planning`) says costs less; the answer is the same either way. `max_candidates` trades exactness
-for speed on very popular movies (`capped`: only the raters of m with the most ratings are
-examined). `nearest` holds the distance and the running list of the n nearest they all share.
+they rated; where they fit as bitmaps a target first searches the raters who agree with u
+everywhere), whichever the plan (`planning`) says costs less; the answer is the same either
+way. `max_candidates` trades exactness for speed on very popular movies (`capped`: only the
+raters of m with the most ratings are examined). `nearest` holds the distance and the running
+list of the n nearest they all share.
 """
 
 from __future__ import annotations
