@@ -12,9 +12,10 @@ LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movi
 # user, not the raters of one movie (`benchmarks/netflix_scale.py closest`, both groupings).
 SWEEP_VISIT = 1.5
 # A movie with more than 1 / (PIECES_PER_THREAD · threads) of the targets is cut into pieces so
-# that every thread has work; each piece lists the movie's raters again (cut at 1/128, the full
-# set's movies were listed 2.9 times over: 163 targets/s against 267 at 1/4).
-PIECES_PER_THREAD = 2
+# that every thread has work; each piece lists the movie's raters again. On 2 threads, cut at
+# 1/128 the full set's movies were listed 2.9 times over (163 targets/s, 302 at 1/16); cut at
+# 1/4 the sample's threads were unevenly loaded (p. one 183 k targets/s, 213 k at 1/16).
+PIECES_PER_THREAD = 8
 
 
 def plan(history, user, item, valid, max_candidates, group_by, half_stars, threads):
