@@ -91,7 +91,7 @@ def _unseen_closest_py(bounds, user, rows, item, u_ptr, u_items, u_ratings, i_pt
                     if d > worst or v == u:
                         continue
                     found = offer(d, common[v], v, i_ratings[e], found,
-                                   best_d, best_c, best_v, best_r)  # fmt: skip
+                                  best_d, best_c, best_v, best_r)  # fmt: skip
                     if found == n:
                         worst = best_d[n - 1]
                 for k in range(found):

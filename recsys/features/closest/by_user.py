@@ -32,7 +32,7 @@ def accumulate(u, u_ptr, u_items, u_ratings, i_ptr, i_users, i_ratings, common, 
 
 
 @numba.njit(cache=True)
-def _leave_out(c, s, own, theirs):
+def leave_out(c, s, own, theirs):
     """c and s of a pair without the target movie, where u rated it too (the target's own
     rating is never part of its description)."""
     if np.isnan(own):
@@ -72,7 +72,7 @@ def closest_exact(
                     v = i_users[q]
                     if v == u:
                         continue
-                    c, s = _leave_out(common[v], diff[v], own, i_ratings[q])
+                    c, s = leave_out(common[v], diff[v], own, i_ratings[q])
                     k = offer(
                         distance(c, s), c, v, i_ratings[q], k, best_d, best_c, best_v, best_r
                     )

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import Interactions, entry
-from recsys.features.closest.by_user import _leave_out
+from recsys.features.closest.by_user import leave_out
 from recsys.features.closest.nearest import best, distance, offer, write
 
 
@@ -111,7 +111,7 @@ def closest_pooled(
                         common[h], diff[h] = c, s
                         touched[n_touched] = h
                         n_touched += 1
-                    c, s = _leave_out(common[h], diff[h], own, cand_ratings[q])
+                    c, s = leave_out(common[h], diff[h], own, cand_ratings[q])
                     k = offer(
                         distance(c, s), c, v, cand_ratings[q], k, best_d, best_c, best_v, best_r
                     )

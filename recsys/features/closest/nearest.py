@@ -15,6 +15,7 @@ LOW = (1 << PACK) - 1
 
 @numba.njit(cache=True)
 def distance(c, s):
+    """d of a pair with c common movies and absolute difference s (SPEC §3)."""
     if c >= FEW_COMMON:
         return 3.0 * s / c
     return s + MISSING_COST * (FEW_COMMON - c)
