@@ -229,9 +229,11 @@ def closest_by_movie(
             slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, by, i_ptr,
                                        i_users, listing)  # fmt: skip
             packed = np.zeros(n_slots, np.int64)
-            size = n_slots if search else 0  # no search: no bitmaps, no counters
-            runs, rated, planes = _run_bitmaps(size, listing[: len(listing) if search else 1],
-                                               slots, by)  # fmt: skip
+            if search:
+                runs, rated, planes = _run_bitmaps(n_slots, listing, slots, levels)
+            else:  # no bitmaps, no counters
+                runs = rated = planes = np.zeros((0, 0), np.uint64)
+            size = n_slots if search else 0
             scratch = (np.zeros(size, np.int32), np.empty(size, np.int32), bucket, runs, rated,
                        planes, np.empty(runs.shape[1], np.uint64),
                        np.zeros(runs.shape[1], np.uint64))  # fmt: skip
