@@ -162,6 +162,25 @@ def test_matches_the_spec_where_raters_agree(group_by):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_sums_of_many_far_apart_ratings(group_by):
+    """Raters 9 half-stars from u on up to 120 movies (2s up to 1,080, far past a byte), and
+    more targets of one movie than a block of lanes. A catalogue of 12,000 movies, most never
+    rated, makes movie 0's raters too sparse for bitmaps, as on the full Netflix set."""
+    rng = np.random.default_rng(3)
+    n_users, n_items = 300, 12_000
+    table = {}
+    for u in range(n_users):
+        low = u % 2 == 0  # half of the users rate 0.5, the other half 5.0
+        for i in rng.choice(np.arange(1, 121), rng.integers(0, 120), replace=False).tolist():
+            table[(u, i)] = 0.5 if low else 5.0
+        if not low and rng.random() < 0.3:  # movie 0's raters are far from every low user
+            table[(u, 0)] = float(rng.choice([0.5, 5.0]))
+    targets = [(u, 0) for u in range(n_users)]
+    result = run(table, n_users, n_items, targets, group_by=group_by)
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
 def test_the_plan_groups_by_what_the_targets_share():
     """One user's every movie shares one sweep: by user. Every user's target at one movie
     shares one listing of its raters: by movie. Off the half-star grid: by user."""

@@ -107,8 +107,9 @@ def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
     valid = np.flatnonzero((user >= 0) & (item >= 0))
     if not (len(valid) and len(history)):
         return "user"
-    half_stars = _doubled_ratings(history) is not None
-    by_movie = plan(history, user, item, valid, None, None, half_stars, numba.get_num_threads())[3]
+    doubled = _doubled_ratings(history)
+    levels = 0 if doubled is None else levels_of(doubled[0])[1]
+    by_movie = plan(history, user, item, valid, None, None, levels, numba.get_num_threads())[3]
     return "movie" if by_movie else "user"
 
 
@@ -122,8 +123,10 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         doubled = _doubled_ratings(history) if max_candidates is None else None
         if group_by == "movie" and doubled is None:
             raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
+        levels = None if doubled is None else levels_of(doubled[0])
+        n_levels = 0 if levels is None else levels[1]
         order, bounds, cost, by_movie = plan(history, user, item, valid, max_candidates,
-                                             group_by, doubled is not None, threads)  # fmt: skip
+                                             group_by, n_levels, threads)  # fmt: skip
         # Chunks of about equal work, run a batch at a time so a front end can show progress.
         batches = min(PROGRESS_BATCHES, max(1, len(cost) // 1000))
         chunks = chunks_of(cost, threads * batches)
@@ -132,7 +135,8 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         if max_candidates is not None:
             codes = codes_of(csr_u.ratings)
             pool = pool_of(history, item[valid], max_candidates, codes[0])
-        levels = levels_of(doubled[0]) if by_movie else None
+        if by_movie:
+            spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
@@ -141,7 +145,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             if doubled is not None:  # half-star data: packed integer sums, one word a rater
                 packed_rows = (*by_user[:2], doubled[0], *by_item[:2], doubled[1], by_item[2])
                 if by_movie:
-                    closest_by_movie(history.n_items, *packed_rows, *levels, *args)
+                    closest_by_movie(history.n_items, *packed_rows, *levels, spread, *args)
                 else:
                     closest_packed(history.n_users, *packed_rows, *args)
             elif max_candidates is None:
@@ -194,8 +198,17 @@ def _doubled_ratings(history: Interactions) -> tuple[np.ndarray, np.ndarray] | N
     that pack beside the common count in one int64 a co-rater."""
     if len(history) == 0:
         return None
-    by_user, by_item = history.by_user.ratings, history.by_item.ratings
-    doubled = 2 * by_user.astype(np.float64)
-    if doubled.min() < 0 or doubled.max() > 127 or not (doubled == np.round(doubled)).all():
-        return None
-    return doubled.astype(np.int8), (2 * by_item).astype(np.int8)
+    by_user, fits = _twice(history.by_user.ratings)
+    return (by_user, _twice(history.by_item.ratings)[0]) if fits else None
+
+
+@numba.njit(cache=True)
+def _twice(ratings):
+    """Twice each rating as int8, and whether every one is a multiple of 0.5 in 0..63.5."""
+    doubled = np.empty(len(ratings), np.int8)
+    for k in range(len(ratings)):
+        twice = 2.0 * ratings[k]
+        if not (0.0 <= twice <= 127.0) or twice != np.floor(twice):
+            return doubled, False
+        doubled[k] = np.int8(twice)
+    return doubled, True

@@ -11,6 +11,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from recsys.data.interactions import entry
+from recsys.features.closest.lanes import LANES, closest_lanes, lanes_cost
 from recsys.features.closest.nearest import FEW_COMMON, PACK, best, distance, scan_packed, write
 
 # Agreement searches (`_agreeing`) on one movie before they are tried only while they have
@@ -24,6 +25,9 @@ RUN_BITMAP_BYTES = 32 << 20
 # ... and when they take at most this many words an entry of the listing: about 1 on the
 # sample, 8.5 for the full set's smaller movies (its 17,770 movies' runs are sparse).
 BITMAP_WORDS_PER_ENTRY = 4
+# Listing a movie's raters by movie and rating costs about this many ns an entry (19.6 on the
+# 100 M set); the searches and walks after it cost at least as much again.
+LISTED_NS = 20.0
 
 
 def levels_of(doubled: np.ndarray) -> tuple[np.ndarray, int]:
@@ -181,6 +185,18 @@ def _fits_bitmaps(n_slots, n_items, levels, entries):
 
 
 @numba.njit(cache=True)
+def uses_lanes(n_slots, n_items, levels, entries, size):
+    """Whether ``size`` targets of a movie (n_slots raters, ``entries`` ratings by them) are
+    scored in lanes (`closest_lanes`) rather than searched and walked: wherever the movie's
+    listing does not fit as bitmaps, and elsewhere where the lanes cost less than listing it
+    twice over (the sample's movies, a few thousand raters with thousands of targets each,
+    are searched; a movie of the 100 M set with a few targets is not)."""
+    if not _fits_bitmaps(n_slots, n_items, levels, entries):
+        return True
+    return lanes_cost(entries, n_slots, size) < 2 * LISTED_NS * entries
+
+
+@numba.njit(cache=True)
 def _run_bitmaps(n_slots, starts, slots, levels):
     """Each run of `_co_raters` (by movie and rating) as a bitmap of R(m)'s slots, each
     movie's raters (its runs together) and room for `_count_bits`' counters."""
@@ -201,7 +217,7 @@ def _run_bitmaps(n_slots, starts, slots, levels):
 @numba.njit(cache=True, parallel=True)
 def closest_by_movie(
     n_items, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings, u_level, levels,
-    user, item, order, bounds, chunks, ratings, distances, raters,
+    spread, user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """Exact closest raters of targets grouped by movie, on half-star data. For a movie m the
     raters of m are listed by the other movies they rated (`_co_raters`, cost
@@ -217,37 +233,41 @@ def closest_by_movie(
         starts = np.empty(n_items * levels + 1, np.int64)
         bucket = np.empty(n_items + 2, np.int64)
         best_d, best_c, best_v, best_r = best(n)
+        lane_rows = np.zeros((0, LANES), np.uint8)  # `closest_lanes`' rows, made when needed
+        row_of = np.zeros(0, np.int32)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             m = item[order[bounds[g]]]
             lo, n_slots = i_ptr[m], i_ptr[m + 1] - i_ptr[m]
             entries = 0
             for q in range(lo, lo + n_slots):
                 entries += u_ptr[i_users[q] + 1] - u_ptr[i_users[q]]
-            search = _fits_bitmaps(n_slots, n_items, levels, entries)
-            by = levels if search else 1  # runs by movie and rating only for the search
-            listing = starts[: n_items * by + 1]
-            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, by, i_ptr,
+            if uses_lanes(n_slots, n_items, levels, entries, bounds[g + 1] - bounds[g]):
+                if lane_rows.shape[0] == 0:
+                    lane_rows = np.zeros((n_items, LANES), np.uint8)
+                    row_of = np.full(n_items, -1, np.int32)
+                closest_lanes(m, order[bounds[g] : bounds[g + 1]], user, u_ptr, u_items,
+                              u_doubled, i_ptr, i_users, i_ratings, spread, lane_rows, row_of,
+                              ratings, distances, raters)  # fmt: skip
+                continue
+            listing = starts[: n_items * levels + 1]
+            slots, theirs = _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr,
                                        i_users, listing)  # fmt: skip
             packed = np.zeros(n_slots, np.int64)
-            if search:
-                runs, rated, planes = _run_bitmaps(n_slots, listing, slots, levels)
-            else:  # no bitmaps, no counters
-                runs = rated = planes = np.zeros((0, 0), np.uint64)
-            size = n_slots if search else 0
-            scratch = (np.zeros(size, np.int32), np.empty(size, np.int32), bucket, runs, rated,
-                       planes, np.empty(runs.shape[1], np.uint64),
+            runs, rated, planes = _run_bitmaps(n_slots, listing, slots, levels)
+            scratch = (np.zeros(n_slots, np.int32), np.empty(n_slots, np.int32), bucket, runs,
+                       rated, planes, np.empty(runs.shape[1], np.uint64),
                        np.zeros(runs.shape[1], np.uint64))  # fmt: skip
             tried, saved = 0, 0
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 u = user[t]
                 k = -1
-                if search and (tried < AGREEMENT_TRIES or saved >= 0):
+                if tried < AGREEMENT_TRIES or saved >= 0:
                     tried += 1
                     full = n_slots  # what the walk and scan would read
                     for p in range(u_ptr[u], u_ptr[u + 1]):
                         i = u_items[p]
-                        full += (listing[(i + 1) * by] - listing[i * by]) * (i != m)
+                        full += (listing[(i + 1) * levels] - listing[i * levels]) * (i != m)
                     others = u_ptr[u + 1] - u_ptr[u] - (entry(u_ptr, u_items, u, m) >= 0)
                     k, work = _agreeing(u, m, others, lo, u_ptr, u_items, u_level, levels,
                                         i_users, i_ratings, scratch, best_d, best_c, best_v,
@@ -259,7 +279,7 @@ def closest_by_movie(
                         if i == m:
                             continue
                         r = np.int64(u_doubled[p])
-                        for e in range(listing[i * by], listing[(i + 1) * by]):
+                        for e in range(listing[i * levels], listing[(i + 1) * levels]):
                             packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
                     k = scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled,
                                     i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip

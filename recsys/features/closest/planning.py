@@ -6,6 +6,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from recsys.features.closest.by_movie import uses_lanes
+from recsys.features.closest.lanes import lanes_cost
+
 PROGRESS_BATCHES = 16  # kernel calls for a big set of targets, each followed by a report
 LANDING_SAMPLE = 64  # targets whose walk is measured to plan a grouping by movie
 # A co-rater visit of a user's sweep costs about 1.5 of a movie's walk: its scratch spans every
@@ -16,19 +19,24 @@ SWEEP_VISIT = 1.5
 # 1/128 the full set's movies were listed 2.9 times over (163 targets/s, 302 at 1/16); cut at
 # 1/4 the sample's threads were unevenly loaded (p. one 183 k targets/s, 213 k at 1/16).
 PIECES_PER_THREAD = 8
+# A visit of the walk costs about this many ns (2.5 on the 100 M set, its movie's listing
+# included): the unit of the estimates, to set the lanes' cost in ns against.
+WALK_NS = 2.5
 
 
-def plan(history, user, item, valid, max_candidates, group_by, half_stars, threads):
+def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
     """How to walk the targets: (order of the targets, bounds of its groups, each group's
     estimated work, whether groups are movies rather than users).
 
     Grouped by user, one sweep over u's co-raters (Σ_{i∈I_u} n_i) serves all of u's targets
-    and each target scans R(m). Grouped by movie (exact, half-star data), listing R(m) by the
-    other movies its raters rated costs Σ_{v∈R(m)} |I_v| once a movie, and a target walks the
-    part of u's sweep that lands on raters of m, measured on a few targets (`_landing`).
-    Movies win when targets are many per movie and few per user (an evaluation's test
-    ratings, every rating left out in turn); users win for a user's many movies. A movie with
-    many targets is cut into pieces so that every thread has work."""
+    and each target scans R(m). Grouped by movie (exact, half-star data with ``levels``
+    rating values; 0 for other data), a movie's targets are scored in lanes (`uses_lanes`,
+    cost `lanes_cost`), or R(m) is listed by the other movies its raters rated (Σ_{v∈R(m)}
+    |I_v| once a movie) and a target walks the part of u's sweep that lands on raters of m,
+    measured on a few targets (`_landing`). Movies win when targets are many per movie and
+    few per user (an evaluation's test ratings, every rating left out in turn); users win for
+    a user's many movies. A movie with many targets is cut into pieces so that every thread
+    has work."""
     csr_u, csr_i = history.by_user, history.by_item
     n_m = csr_i.counts[item].astype(np.float64)
     order, bounds = groups_of(user, valid, len(valid))
@@ -39,21 +47,39 @@ def plan(history, user, item, valid, max_candidates, group_by, half_stars, threa
     sweep = np.zeros(history.n_users)  # Σ_{i∈I_u} n_i, for the target users only
     sweep[heads] = _row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads)
     by_user = SWEEP_VISIT * sweep[heads] + np.add.reduceat(n_m[order], bounds[:-1])
-    if not half_stars or group_by == "user":
+    if not levels or group_by == "user":
         return order, bounds, by_user, False
     movies = np.unique(item[valid])
     listed = np.zeros(history.n_items)  # Σ_{v∈R(m)} |I_v|, for the target movies only
     listed[movies] = _row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
     piece = max(1, len(valid) // (threads * PIECES_PER_THREAD))
     m_order, m_bounds = groups_of(item, valid, piece)
-    lists = listed[item[m_order[m_bounds[:-1]]]]
-    if group_by is None and lists.sum() + n_m[valid].sum() >= by_user.sum():
-        return order, bounds, by_user, False  # listing the movies alone costs more
-    walk = np.minimum(_landing(history, user, item, valid, sweep) * sweep[user], listed[item])
-    by_movie = lists + np.add.reduceat((walk + n_m)[m_order], m_bounds[:-1])
+    heads = item[m_order[m_bounds[:-1]]]
+    lanes, lane_cost = _lanes_of(csr_i.counts[heads], history.n_items, levels, listed[heads],
+                                 np.diff(m_bounds))  # fmt: skip
+    scans = np.add.reduceat(n_m[m_order], m_bounds[:-1])
+    floor = np.where(lanes, lane_cost, listed[heads] + scans)  # the walks still to come
+    if group_by is None and floor.sum() >= by_user.sum():
+        return order, bounds, by_user, False  # grouping by movie costs more before any walk
+    by_movie = floor
+    if not lanes.all():
+        walk = np.minimum(_landing(history, user, item, valid, sweep) * sweep[user], listed[item])
+        by_movie = floor + np.where(lanes, 0, np.add.reduceat(walk[m_order], m_bounds[:-1]))
     if group_by == "movie" or by_movie.sum() < by_user.sum():
         return m_order, m_bounds, by_movie, True
     return order, bounds, by_user, False
+
+
+@numba.njit(cache=True)
+def _lanes_of(n_slots, n_items, levels, entries, sizes):
+    """For each group of a movie's targets: whether it is scored in lanes, and their cost in
+    walk visits (WALK_NS each)."""
+    lanes = np.zeros(len(sizes), np.bool_)
+    cost = np.zeros(len(sizes))
+    for g in range(len(sizes)):
+        lanes[g] = uses_lanes(n_slots[g], n_items, levels, entries[g], sizes[g])
+        cost[g] = lanes_cost(entries[g], n_slots[g], sizes[g]) / WALK_NS
+    return lanes, cost
 
 
 def _landing(history, user, item, valid, sweep) -> float:

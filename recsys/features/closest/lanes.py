@@ -1,0 +1,148 @@
+"""Closest raters of many targets of one movie at once, a target a lane: u's ratings laid out
+as a byte a target (a row a movie), each rater v of m adds its ratings to every lane in one
+vector pass a rating, and the lanes' sums (c, 2s) go to each target's running n best.
+
+The work is Σ_{v∈R(m)} |I_v| vector passes of LANES bytes a block of targets, against the
+walk's Σ_t Σ_{i∈I_u} |R(i) ∩ R(m)| scattered additions and the listing of R(m) before it;
+on the 100 M Netflix-shaped set a pass of 256 lanes costs about what six scattered additions
+do, and a target's lanes are busy for about 9 % of the passes (a lane idles where u did not
+rate the movie), so the passes cost less than the walk and need no listing."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from recsys.features.closest.nearest import FEW_COMMON, fraction, offer, write
+
+LANES = 256  # targets scored together: a block's rows take n_items x LANES bytes per thread
+LANE_GROUP = 64  # a block's lanes are a multiple of this (its vector passes' length)
+# What the lanes cost, in ns on this machine (a 100 M Netflix-shaped set, `prof`-style timing
+# of `closest_lanes` a movie at a time): a rating's pass costs PASS_NS plus PASS_NS_64 for each
+# 64 lanes (6.8 ns for 64, 15 for 256), and a rater's comparison COMPARE_NS a lane.
+PASS_NS = 4.0
+PASS_NS_64 = 2.75
+COMPARE_NS = 3.0
+
+
+@numba.njit(cache=True)
+def lanes_cost(entries, n_slots, size):
+    """Estimated ns of `closest_lanes` for ``size`` targets of a movie whose n_slots raters
+    rated ``entries`` movies in all."""
+    total = 0.0
+    for lo in range(0, size, LANES):
+        groups = -(-min(LANES, size - lo) // LANE_GROUP)
+        total += entries * (PASS_NS + PASS_NS_64 * groups)
+    return total + COMPARE_NS * n_slots * size
+
+
+@numba.njit(cache=True)
+def _fill(m, users, u_ptr, u_items, u_doubled, rows, row_of):
+    """Lays out the block's ratings: movie i rated by a target of the block gets a row
+    (row_of[i], in order of first sight, so the rows read are few and close together), and
+    rows[row_of[i], j] = twice u_j's rating of i, plus one (0 = not rated); m gets none.
+    Returns how many rows were taken."""
+    used = 0
+    for j in range(len(users)):
+        u = users[j]
+        for p in range(u_ptr[u], u_ptr[u + 1]):
+            i = u_items[p]
+            if i == m:
+                continue
+            if row_of[i] < 0:
+                row_of[i] = used
+                used += 1
+            rows[row_of[i], j] = np.uint8(u_doubled[p] + 1)
+    return used
+
+
+@numba.njit(cache=True)
+def _clear(m, users, u_ptr, u_items, rows, row_of, used):
+    """Undoes `_fill`: zeroed rows, row_of back to -1."""
+    rows[:used] = 0
+    for j in range(len(users)):
+        u = users[j]
+        for p in range(u_ptr[u], u_ptr[u + 1]):
+            row_of[u_items[p]] = -1
+
+
+@numba.njit(cache=True)
+def _flush(width, sums8, counts8, sums, counts):
+    """The byte sums added to the wide ones and cleared."""
+    for j in range(width):
+        sums[j] += sums8[j]
+        counts[j] += counts8[j]
+        sums8[j] = 0
+        counts8[j] = 0
+
+
+@numba.njit(cache=True)
+def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings, spread,
+           rows, row_of, ratings, distances, raters):  # fmt: skip
+    """The exact n nearest raters of m for a block of at most LANES targets of m (users[j] is
+    target targets[j]'s user). ``rows`` (n_items x LANES bytes) come zeroed and ``row_of``
+    (a row a movie) all -1, and are left so. ``spread`` is the largest difference of two
+    doubled ratings: byte sums of at most 255 // spread ratings cannot overflow."""
+    n = ratings.shape[1]
+    size = len(users)
+    width = -(-size // LANE_GROUP) * LANE_GROUP
+    used = _fill(m, users, u_ptr, u_items, u_doubled, rows, row_of)
+    sums8, counts8 = np.zeros(width, np.uint8), np.zeros(width, np.uint8)
+    sums, counts = np.zeros(width, np.int64), np.zeros(width, np.int64)
+    per_flush = max(1, 255 // max(spread, 1))
+    best_d = np.empty((size, n), np.float64)
+    best_c = np.empty((size, n), np.int64)
+    best_v = np.empty((size, n), np.int64)
+    best_r = np.empty((size, n), np.float32)
+    kept = np.zeros(size, np.int64)
+    # Each lane's n-th best as worst_num / worst_den and its common count (see scan_packed).
+    worst_num = np.ones(size, np.int64)
+    worst_den = np.zeros(size, np.int64)
+    worst_c = np.zeros(size, np.int64)
+    for q in range(i_ptr[m], i_ptr[m + 1]):  # R(m) by index: an equal (d, c) later loses
+        v = i_users[q]
+        pending = 0
+        for p in range(u_ptr[v], u_ptr[v + 1]):
+            r = row_of[u_items[p]]
+            if r < 0:
+                continue
+            row = rows[r]
+            theirs = np.uint8(u_doubled[p] + 1)
+            for j in range(width):
+                x = row[j]
+                mask = np.uint8(0) - np.uint8(x != 0)  # 0xFF where u_j rated i
+                sums8[j] += (max(x, theirs) - min(x, theirs)) & mask
+                counts8[j] -= mask  # adds one where rated
+            pending += 1
+            if pending == per_flush:
+                _flush(width, sums8, counts8, sums, counts)
+                pending = 0
+        _flush(width, sums8, counts8, sums, counts)
+        for j in range(size):
+            c, s2 = counts[j], sums[j]
+            counts[j], sums[j] = 0, 0
+            few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
+            num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
+            den = np.int64(2) if few else 2 * c
+            lhs, rhs = num * worst_den[j], worst_num[j] * den
+            if lhs > rhs or (lhs == rhs and c <= worst_c[j]) or v == users[j]:
+                continue
+            k = offer(num / den, c, v, i_ratings[q], kept[j], best_d[j], best_c[j], best_v[j],
+                      best_r[j])  # fmt: skip
+            kept[j] = k
+            if k == n:
+                worst_c[j] = best_c[j, n - 1]
+                worst_num[j], worst_den[j] = fraction(worst_c[j], best_d[j, n - 1])
+    _clear(m, users, u_ptr, u_items, rows, row_of, used)
+    for j in range(size):
+        write(targets[j], kept[j], best_d[j], best_v[j], best_r[j], ratings, distances, raters)
+
+
+@numba.njit(cache=True)
+def closest_lanes(m, targets, user, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings,
+                  spread, rows, row_of, ratings, distances, raters):  # fmt: skip
+    """The exact closest raters of m for ``targets`` (all of movie m), LANES at a time."""
+    for lo in range(0, len(targets), LANES):
+        block = targets[lo : lo + LANES]
+        _block(m, user[block], block, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings,
+               spread, rows, row_of, ratings, distances, raters)  # fmt: skip
