@@ -77,6 +77,40 @@ def _flush(width, sums8, counts8, sums, counts):
 
 
 @numba.njit(cache=True)
+def _screen(width, sums, counts, worst_d, near):
+    """near[j]: whether lane j's sums (c, 2s) come within its n-th best distance, as floats.
+    Returns whether any lane is near."""
+    found = 0
+    for j in range(width):
+        c, s2 = counts[j], sums[j]
+        few = c < FEW_COMMON
+        num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
+        den = 2 if few else 2 * c
+        near[j] = np.float64(num) / np.float64(den) <= worst_d[j]
+        found += near[j]
+    return found > 0
+
+
+@numba.njit(cache=True)
+def _offer_lane(j, v, rating, c, s2, worst_num, worst_den, worst_c, worst_d, kept, best_d,
+                best_c, best_v, best_r):  # fmt: skip
+    """Rater v with sums (c, 2s) offered to lane j's n best, compared exactly as fractions."""
+    n = best_d.shape[1]
+    c, s2 = np.int64(c), np.int64(s2)
+    few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
+    num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
+    den = np.int64(2) if few else 2 * c
+    lhs, rhs = num * worst_den[j], worst_num[j] * den
+    if lhs > rhs or (lhs == rhs and c <= worst_c[j]):  # R(m) by index: an equal later loses
+        return
+    kept[j] = offer(num / den, c, v, rating, kept[j], best_d[j], best_c[j], best_v[j], best_r[j])
+    if kept[j] == n:
+        worst_c[j] = best_c[j, n - 1]
+        worst_num[j], worst_den[j] = fraction(worst_c[j], best_d[j, n - 1])
+        worst_d[j] = best_d[j, n - 1]
+
+
+@numba.njit(cache=True)
 def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings, spread,
            rows, row_of, ratings, distances, raters):  # fmt: skip
     """The exact n nearest raters of m for a block of at most LANES targets of m (users[j] is
@@ -88,18 +122,22 @@ def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratin
     width = -(-size // LANE_GROUP) * LANE_GROUP
     used = _fill(m, users, u_ptr, u_items, u_doubled, rows, row_of)
     sums8, counts8 = np.zeros(width, np.uint8), np.zeros(width, np.uint8)
-    sums, counts = np.zeros(width, np.int64), np.zeros(width, np.int64)
+    sums, counts = np.zeros(width, np.int32), np.zeros(width, np.int32)
     per_flush = max(1, 255 // max(spread, 1))
     best_d = np.empty((size, n), np.float64)
     best_c = np.empty((size, n), np.int64)
     best_v = np.empty((size, n), np.int64)
     best_r = np.empty((size, n), np.float32)
     kept = np.zeros(size, np.int64)
-    # Each lane's n-th best as worst_num / worst_den and its common count (see scan_packed).
+    # Each lane's n-th best as worst_num / worst_den and its common count (see scan_packed),
+    # and as a float (worst_d: the padding lanes' -1 lets nothing in) for a first screening.
     worst_num = np.ones(size, np.int64)
     worst_den = np.zeros(size, np.int64)
     worst_c = np.zeros(size, np.int64)
-    for q in range(i_ptr[m], i_ptr[m + 1]):  # R(m) by index: an equal (d, c) later loses
+    worst_d = np.full(width, -1.0)
+    worst_d[:size] = np.inf
+    near = np.zeros(width, np.bool_)
+    for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         pending = 0
         for p in range(u_ptr[v], u_ptr[v + 1]):
@@ -118,21 +156,15 @@ def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratin
                 _flush(width, sums8, counts8, sums, counts)
                 pending = 0
         _flush(width, sums8, counts8, sums, counts)
-        for j in range(size):
-            c, s2 = counts[j], sums[j]
-            counts[j], sums[j] = 0, 0
-            few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
-            num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
-            den = np.int64(2) if few else 2 * c
-            lhs, rhs = num * worst_den[j], worst_num[j] * den
-            if lhs > rhs or (lhs == rhs and c <= worst_c[j]) or v == users[j]:
-                continue
-            k = offer(num / den, c, v, i_ratings[q], kept[j], best_d[j], best_c[j], best_v[j],
-                      best_r[j])  # fmt: skip
-            kept[j] = k
-            if k == n:
-                worst_c[j] = best_c[j, n - 1]
-                worst_num[j], worst_den[j] = fraction(worst_c[j], best_d[j, n - 1])
+        # Screening in floats, every lane at once: d rounds as the kept distances do, so a
+        # rater nearer than a lane's n-th best (or tied with it) always passes.
+        if _screen(width, sums, counts, worst_d, near):
+            for j in range(size):
+                if near[j] and users[j] != v:
+                    _offer_lane(j, v, i_ratings[q], counts[j], sums[j], worst_num, worst_den,
+                                worst_c, worst_d, kept, best_d, best_c, best_v, best_r)  # fmt: skip
+        sums[:] = 0
+        counts[:] = 0
     _clear(m, users, u_ptr, u_items, rows, row_of, used)
     for j in range(size):
         write(targets[j], kept[j], best_d[j], best_v[j], best_r[j], ratings, distances, raters)
@@ -142,6 +174,10 @@ def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratin
 def closest_lanes(m, targets, user, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings,
                   spread, rows, row_of, ratings, distances, raters):  # fmt: skip
     """The exact closest raters of m for ``targets`` (all of movie m), LANES at a time."""
+    activity = np.empty(len(targets), np.int64)
+    for j in range(len(targets)):
+        activity[j] = u_ptr[user[targets[j]] + 1] - u_ptr[user[targets[j]]]
+    targets = targets[np.argsort(activity)]
     for lo in range(0, len(targets), LANES):
         block = targets[lo : lo + LANES]
         _block(m, user[block], block, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratings,
