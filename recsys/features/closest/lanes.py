@@ -137,15 +137,21 @@ def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratin
     worst_d = np.full(width, -1.0)
     worst_d[:size] = np.inf
     near = np.zeros(width, np.bool_)
+    passes = np.empty(len(row_of), np.int32)  # a rater's rows to pass over (at most n_items)
+    values = np.empty(len(row_of), np.uint8)
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
-        pending = 0
+        # v's ratings of movies some target of the block rated: rows and values, no branch.
+        found = 0
         for p in range(u_ptr[v], u_ptr[v + 1]):
             r = row_of[u_items[p]]
-            if r < 0:
-                continue
-            row = rows[r]
-            theirs = np.uint8(u_doubled[p] + 1)
+            passes[found] = r
+            values[found] = u_doubled[p] + 1
+            found += r >= 0
+        pending = 0
+        for e in range(found):
+            row = rows[passes[e]]
+            theirs = np.uint8(values[e])
             for j in range(width):
                 x = row[j]
                 mask = np.uint8(0) - np.uint8(x != 0)  # 0xFF where u_j rated i
