@@ -6,12 +6,14 @@ else s + 3.5·(3 − c). Ties go to more common movies, then to the smaller user
 follow the sorted raw ids, so this is the smaller user id).
 
 The exact search groups targets by user (`by_user`: one sweep over a user's co-raters serves
-all their targets) or by movie (`by_movie`: a movie's raters listed once by the other movies
-they rated; where they fit as bitmaps a target first searches the raters who agree with u
-everywhere), whichever the plan (`planning`) says costs less; the answer is the same either
-way. `max_candidates` trades exactness for speed on very popular movies (`capped`: only the
-raters of m with the most ratings are examined). `nearest` holds the distance and the running
-list of the n nearest they all share.
+all their targets) or by movie (`by_movie`: up to 256 targets of a movie scored together, a
+byte lane a target, by one vector pass per rating of each rater of m (`lanes`); or, where a
+movie's raters fit as bitmaps, as on a 100-movie sample, listed once by the other movies they
+rated, each target first searching the raters who agree with u everywhere), whichever the plan
+(`planning`) says costs less; the answer is the same either way. `max_candidates` trades
+exactness for speed on very popular movies (`capped`: only the raters of m with the most
+ratings are examined). `nearest` holds the distance and the running list of the n nearest they
+all share.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Closest raters grouped by movie (half-star data): the raters of m listed once by the other
-movies they rated (`_co_raters`); a target walks the raters of m who share a movie with u,
-adding up c and s for each, and scans R(m) for the nearest. Where the movie's listing fits as
-bitmaps (a small catalogue, like the 100-movie sample) a target first searches the raters who
-agree with u everywhere (`_agreeing`), which settles most targets without the walk."""
+"""Closest raters grouped by movie (half-star data). Most movies' targets are scored in lanes
+(`lanes`). Where a movie's raters fit as bitmaps (a small catalogue, like the 100-movie
+sample) and its targets are many, its raters are listed once by the other movies they rated
+(`_co_raters`) and a target first searches the raters who agree with u everywhere
+(`_agreeing`), which settles most targets; the rest walk the raters of m who share a movie
+with u, adding up c and s for each, and scan R(m) for the nearest."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from recsys.features.closest.nearest import FEW_COMMON, PACK, best, distance, sc
 AGREEMENT_TRIES = 4
 # Per thread: a movie's raters listed by movie and rating as bitmaps, for the agreement search,
 # when they fit in this, as they do for the 100-movie sample; a catalogue of 17,770 movies
-# lists them by movie alone and walks them. (A search that walked the runs and checked each
-# candidate against u's row cost more than it saved on the 10 M and the 100 M sets.)
+# scores them in lanes. (A search that walked the runs and checked each candidate against u's
+# row cost more than it saved on the 10 M and the 100 M sets.)
 RUN_BITMAP_BYTES = 32 << 20
 # ... and when they take at most this many words an entry of the listing: about 1 on the
 # sample, 8.5 for the full set's smaller movies (its 17,770 movies' runs are sparse).
@@ -219,14 +220,15 @@ def closest_by_movie(
     n_items, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings, u_level, levels,
     spread, user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
-    """Exact closest raters of targets grouped by movie, on half-star data. For a movie m the
-    raters of m are listed by the other movies they rated (`_co_raters`, cost
-    Σ_{v∈R(m)} |I_v|). A target (u, m) walks every rater of m who shares a movie with u,
-    adding to one int64 a slot of R(m) that packs c and 2s (c << 32 | 2s), and `scan_packed`
-    of the slots picks the nearest. The target's own movie is never walked, so its rating
-    takes no part, in or out of the history. Where the listing by movie and rating fits as
-    bitmaps, a target first looks for n raters who agree with u everywhere (`_agreeing`);
-    a movie whose searches have cost more than they saved stops searching."""
+    """Exact closest raters of targets grouped by movie, on half-star data: a group of a
+    movie's targets goes to `closest_lanes` where `uses_lanes` says so. Otherwise the raters
+    of m are listed by the other movies they rated and their rating (`_co_raters`, cost
+    Σ_{v∈R(m)} |I_v|), a target first looks for n raters who agree with u everywhere
+    (`_agreeing`; a movie whose searches have cost more than they saved stops searching), and
+    else walks every rater of m who shares a movie with u, adding to one int64 a slot of R(m)
+    that packs c and 2s (c << 32 | 2s); `scan_packed` of the slots picks the nearest. The
+    target's own movie is never walked, so its rating takes no part, in or out of the
+    history."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
