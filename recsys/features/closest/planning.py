@@ -54,11 +54,11 @@ def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
     listed[movies] = _row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
     piece = max(1, len(valid) // (threads * PIECES_PER_THREAD))
     m_order, m_bounds = groups_of(item, valid, piece)
-    heads = item[m_order[m_bounds[:-1]]]
-    lanes, lane_cost = _lanes_of(csr_i.counts[heads], history.n_items, levels, listed[heads],
+    movie = item[m_order[m_bounds[:-1]]]  # each group's
+    lanes, lane_cost = _lanes_of(csr_i.counts[movie], history.n_items, levels, listed[movie],
                                  np.diff(m_bounds))  # fmt: skip
     scans = np.add.reduceat(n_m[m_order], m_bounds[:-1])
-    floor = np.where(lanes, lane_cost, listed[heads] + scans)  # the walks still to come
+    floor = np.where(lanes, lane_cost, listed[movie] + scans)  # the walks still to come
     if group_by is None and floor.sum() >= by_user.sum():
         return order, bounds, by_user, False  # grouping by movie costs more before any walk
     by_movie = floor
