@@ -41,18 +41,17 @@ def levels_of(doubled: np.ndarray) -> tuple[np.ndarray, int]:
 
 @numba.njit(cache=True)
 def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, starts):
-    """The raters of m by the other movies they rated and, with ``levels`` > 1, their rating
-    of it: for movie i and level l, the slots (places in R(m)) of m's raters who gave i that
-    rating and twice the rating, at starts[b]:starts[b + 1] of the two arrays returned,
-    b = i·levels + l (so all of i's raters at starts[i·levels]:starts[(i + 1)·levels]); with
-    ``levels`` = 1, b = i. Filled rater by rater, so each run's slots ascend. Five bytes an
-    entry: 0.37 GiB for the most-rated movie of the 100 M Netflix-shaped set, per thread."""
+    """The raters of m by the other movies they rated and their rating of it: for movie i and
+    level l, the slots (places in R(m)) of m's raters who gave i that rating and twice the
+    rating, at starts[b]:starts[b + 1] of the two arrays returned, b = i·levels + l (so all of
+    i's raters at starts[i·levels]:starts[(i + 1)·levels]). Filled rater by rater, so each
+    run's slots ascend. Five bytes an entry: 0.37 GiB for the most-rated movie of the 100 M
+    Netflix-shaped set, per thread."""
     starts[:] = 0
-    by_level = levels > 1
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            starts[u_items[p] * levels + (u_level[p] if by_level else 0) + 1] += 1
+            starts[u_items[p] * levels + u_level[p] + 1] += 1
     for b in range(len(starts) - 1):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
@@ -61,7 +60,7 @@ def _co_raters(m, u_ptr, u_items, u_doubled, u_level, levels, i_ptr, i_users, st
     for q in range(i_ptr[m], i_ptr[m + 1]):
         v = i_users[q]
         for p in range(u_ptr[v], u_ptr[v + 1]):
-            b = u_items[p] * levels + (u_level[p] if by_level else 0)
+            b = u_items[p] * levels + u_level[p]
             slots[fill[b]] = q - i_ptr[m]
             theirs[fill[b]] = u_doubled[p]
             fill[b] += 1

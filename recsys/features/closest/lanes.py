@@ -15,12 +15,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from recsys.features.closest.nearest import FEW_COMMON, fraction, offer, write
+from recsys.features.closest.nearest import beats, doubled_fraction, fraction, offer, write
 
 LANES = 256  # targets scored together: a block's rows take n_items x LANES bytes per thread
 LANE_GROUP = 64  # a block's lanes are a multiple of this (its vector passes' length)
-# What the lanes cost, in ns on this machine (a 100 M Netflix-shaped set, `prof`-style timing
-# of `closest_lanes` a movie at a time): a rating's pass costs PASS_NS plus PASS_NS_64 for each
+# What the lanes cost, in ns on a 2-core machine with AVX-512 (`closest_lanes` timed a movie
+# at a time on the 100 M Netflix-shaped set): a rating's pass costs PASS_NS plus PASS_NS_64 for each
 # 64 lanes (6.8 ns for 64, 15 for 256), and a rater's comparison COMPARE_NS a lane.
 PASS_NS = 4.0
 PASS_NS_64 = 2.75
@@ -59,7 +59,7 @@ def _fill(m, users, u_ptr, u_items, u_doubled, rows, row_of):
 
 
 @numba.njit(cache=True)
-def _clear(m, users, u_ptr, u_items, rows, row_of, used):
+def _clear(users, u_ptr, u_items, rows, row_of, used):
     """Undoes `_fill`: zeroed rows, row_of back to -1."""
     rows[:used] = 0
     for j in range(len(users)):
@@ -84,10 +84,7 @@ def _screen(width, sums, counts, worst_d, near):
     Returns whether any lane is near."""
     found = 0
     for j in range(width):
-        c, s2 = counts[j], sums[j]
-        few = c < FEW_COMMON
-        num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
-        den = 2 if few else 2 * c
+        num, den = doubled_fraction(counts[j], sums[j])
         near[j] = np.float64(num) / np.float64(den) <= worst_d[j]
         found += near[j]
     return found > 0
@@ -98,12 +95,9 @@ def _offer_lane(j, v, rating, c, s2, worst_num, worst_den, worst_c, worst_d, kep
                 best_c, best_v, best_r):  # fmt: skip
     """Rater v with sums (c, 2s) offered to lane j's n best, compared exactly as fractions."""
     n = best_d.shape[1]
-    c, s2 = np.int64(c), np.int64(s2)
-    few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
-    num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
-    den = np.int64(2) if few else 2 * c
-    lhs, rhs = num * worst_den[j], worst_num[j] * den
-    if lhs > rhs or (lhs == rhs and c <= worst_c[j]):  # R(m) by index: an equal later loses
+    c = np.int64(c)
+    num, den = doubled_fraction(c, np.int64(s2))
+    if not beats(num, den, c, worst_num[j], worst_den[j], worst_c[j]):
         return
     kept[j] = offer(num / den, c, v, rating, kept[j], best_d[j], best_c[j], best_v[j], best_r[j])
     if kept[j] == n:
@@ -173,7 +167,7 @@ def _block(m, users, targets, u_ptr, u_items, u_doubled, i_ptr, i_users, i_ratin
                                 worst_c, worst_d, kept, best_d, best_c, best_v, best_r)  # fmt: skip
         sums[:] = 0
         counts[:] = 0
-    _clear(m, users, u_ptr, u_items, rows, row_of, used)
+    _clear(users, u_ptr, u_items, rows, row_of, used)
     for j in range(size):
         write(targets[j], kept[j], best_d[j], best_v[j], best_r[j], ratings, distances, raters)
 

@@ -69,6 +69,24 @@ def fraction(c, d):
 
 
 @numba.njit(cache=True)
+def doubled_fraction(c, s2):
+    """d of a pair with c common movies and doubled absolute difference s2 = 2s, exactly, as
+    num / den: (s2 + 7(3 - c)) / 2 when c < 3, else 3 s2 / 2c."""
+    if c < FEW_COMMON:
+        return s2 + 7 * (FEW_COMMON - c), np.int64(2)
+    return 3 * s2, 2 * c
+
+
+@numba.njit(cache=True)
+def beats(num, den, c, worst_num, worst_den, worst_c):
+    """Whether a rater at num / den with c common movies enters a full list whose n-th best is
+    worst_num / worst_den with worst_c (an empty list has worst_den = 0: everything enters).
+    Raters come in index order, so one equal in d and c to the n-th best loses."""
+    lhs, rhs = num * worst_den, worst_num * den
+    return lhs < rhs or (lhs == rhs and c > worst_c)
+
+
+@numba.njit(cache=True)
 def write(t, k, best_d, best_v, best_r, ratings, distances, raters):
     for j in range(k):
         ratings[t, j] = best_r[j]
@@ -96,12 +114,8 @@ def scan_packed(u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, i_ratings
         word = packed[q - lo] if by_slot else packed[v]
         c = (word >> PACK) - held
         s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
-        few = c < FEW_COMMON  # d = (s2 + 7(3 - c)) / 2, else 3 s2 / 2c
-        num = s2 + 7 * (FEW_COMMON - c) if few else 3 * s2
-        den = np.int64(2) if few else 2 * c
-        lhs, rhs = num * worst_den, worst_num * den
-        # R(m) is sorted by index, so an equal (d, c) arriving later always loses.
-        if lhs > rhs or (lhs == rhs and c <= worst_c) or v == u:
+        num, den = doubled_fraction(c, s2)
+        if v == u or not beats(num, den, c, worst_num, worst_den, worst_c):
             continue
         k = offer(num / den, c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
         if k == n:
