@@ -167,8 +167,11 @@ def test_matches_the_spec_where_raters_agree(group_by):
 @pytest.mark.parametrize("group_by", GROUPINGS)
 def test_sums_of_many_far_apart_ratings(group_by):
     """Raters 9 half-stars from u on up to 120 movies (2s up to 1,080, far past a byte), and
-    more targets of one movie than a block of lanes. A catalogue of 12,000 movies, most never
-    rated, makes movie 0's raters too sparse for bitmaps, as on the full Netflix set."""
+    lane blocks of every width. On 2 threads the plan cuts a movie's targets into pieces of a
+    sixteenth of all targets (259 here), and the lanes take 256 at a time: movie 0's 3,900
+    targets (each user's 13 times) go in blocks of 256 and 3 lanes (widths 256 and 64), movie
+    1's 100 in one of 128, movie 2's 150 in one of 192. A catalogue of 12,000 movies, most
+    never rated, makes the raters too sparse for bitmaps, as on the full Netflix set."""
     rng = np.random.default_rng(3)
     n_users, n_items = 300, 12_000
     table = {}
@@ -178,9 +181,11 @@ def test_sums_of_many_far_apart_ratings(group_by):
             table[(u, i)] = 0.5 if low else 5.0
         if not low and rng.random() < 0.3:  # movie 0's raters are far from every low user
             table[(u, 0)] = float(rng.choice([0.5, 5.0]))
-    targets = [(u, 0) for u in range(n_users)]
+    targets = [(u, 0) for u in range(n_users)] * 13 + [(u, 1) for u in range(100)]
+    targets += [(u, 2) for u in range(150)]
     result = run(table, n_users, n_items, targets, group_by=group_by)
-    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+    expected = {pair: reference_closest(table, *pair, 4) for pair in set(targets)}
+    assert_matches(result, [expected[pair] for pair in targets], 4)
 
 
 def test_the_plan_groups_by_what_the_targets_share():
