@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import Interactions
-from recsys.features.closest.by_movie import closest_by_movie, levels_of
+from recsys.features.closest.by_movie import closest_by_movie, level_count, levels_of
 from recsys.features.closest.by_user import closest_exact, closest_packed, nearest_overall
 from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
 from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan
@@ -110,7 +110,7 @@ def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
     if not (len(valid) and len(history)):
         return "user"
     doubled = _doubled_ratings(history)
-    levels = 0 if doubled is None else levels_of(doubled[0])[1]
+    levels = 0 if doubled is None else level_count(doubled[0])
     by_movie = plan(history, user, item, valid, None, None, levels, numba.get_num_threads())[3]
     return "movie" if by_movie else "user"
 
@@ -125,8 +125,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         doubled = _doubled_ratings(history) if max_candidates is None else None
         if group_by == "movie" and doubled is None:
             raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
-        levels = None if doubled is None else levels_of(doubled[0])
-        n_levels = 0 if levels is None else levels[1]
+        n_levels = 0 if doubled is None else level_count(doubled[0])
         order, bounds, cost, by_movie = plan(history, user, item, valid, max_candidates,
                                              group_by, n_levels, threads)  # fmt: skip
         # Chunks of about equal work, run a batch at a time so a front end can show progress.
@@ -138,6 +137,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             codes = codes_of(csr_u.ratings)
             pool = pool_of(history, item[valid], max_candidates, codes[0])
         if by_movie:
+            levels = levels_of(doubled[0])
             spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
