@@ -261,13 +261,11 @@ def _train_with_feedback(args: argparse.Namespace, params: dict) -> Path:
     """--feedback URL: the data set plus the ratings stored at URL (recsys.data.feedback),
     fitted, and saved with the store's watermark in the artifact's ``feedback`` metadata, so
     the service folds in only what was stored after it."""
-    import os
-    import shutil
-    import tempfile
-
     from recsys.data.feedback import with_feedback
+    from recsys.service.artifact import check_destination, publish_artifact
     from recsys.store import open_store
 
+    folder = check_destination(args.out)
     _check_sqlite_file(args.feedback)
     store = open_store(args.feedback, Path.cwd())  # a URL is given: no state folder is used
     try:
@@ -281,25 +279,14 @@ def _train_with_feedback(args: argparse.Namespace, params: dict) -> Path:
           f"{c['unusable_user_ids']:,}, off scale {c['off_scale']:,}")  # fmt: skip
 
     from recsys.models.registry import make_model
-    from recsys.service.artifact import save_artifact
     from recsys.service.startup import _evaluate  # train_artifact's hold-out, on the merge
 
     log.info("training %s on %s plus stored ratings (%s ratings)", args.model, args.data,
              f"{merged.n_ratings:,}")  # fmt: skip
     model = make_model(args.model, **params).fit(merged)
     metrics = None if args.no_evaluate else _evaluate(merged, args.model, params)
-    folder = Path(args.out)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:  # written beside, then renamed: a reader never sees half an artifact
-        watermark = {"feedback": {"seq": counts["seq"], "url": counts["url"]}}
-        save_artifact(model, merged, staging, metrics, extra_meta=watermark)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    watermark = {"feedback": {"seq": counts["seq"], "url": counts["url"]}}
+    return publish_artifact(model, merged, folder, metrics, extra_meta=watermark)
 
 
 def _check_sqlite_file(url: str) -> None:

@@ -223,3 +223,24 @@ def test_an_error_after_a_progress_bar_starts_gets_its_own_line(tmp_path):
     assert done.returncode == 2 and "probe" in done.stderr
     errors = [p for p in re.split(r"[\r\n]", done.stderr) if "recsys: error:" in p]
     assert errors and all(p.startswith("recsys: error: ") for p in errors), done.stderr
+
+
+def test_train_replaces_an_artifact_but_never_a_folder_of_other_files(tmp_path):
+    """--out names the artifact's folder: an earlier artifact there is replaced whole, but a
+    folder holding anything else (or the current folder) is refused before any training, and
+    nothing in it is touched."""
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "sub" / "notes.txt").write_text("keep")
+    own = [sys.executable, "-m", "recsys.cli", "train", "--data", "demo", "--model", "popular",
+           "--no-evaluate", "--out"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for out, cwd in ((str(mine), ROOT), (".", mine)):
+        done = subprocess.run([*own, out], cwd=cwd, capture_output=True, text=True, env=env)
+        assert done.returncode == 2, done.stderr
+        assert "not a recsys artifact" in done.stderr and "Traceback" not in done.stderr
+        assert (mine / "sub" / "notes.txt").read_text() == "keep"
+    artifact = tmp_path / "artifact"
+    for _ in range(2):  # the second run replaces the first one's artifact
+        assert recsys(*own[3:], str(artifact)).returncode == 0
+        assert (artifact / "artifact.json").is_file()

@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import recsys
-from recsys.errors import ArtifactError
+from recsys.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
     from recsys.data.dataset import Dataset
@@ -52,6 +54,54 @@ REQUIRED = (
     "movie_years", "movie_genre_indptr", "movie_genre_codes", "genre_names", "item_movie",
 )  # fmt: skip
 BILINEAR = ("user_vectors", "item_vectors", "item_factors")
+
+
+def check_destination(folder: str | Path) -> Path:
+    """``folder``, resolved, once it is known that an artifact may be written there: it is
+    absent, empty or an artifact already (which is then replaced whole), never a folder of
+    other files or the current one, and its parent is writable. Checked before any training,
+    so a typo such as ``--out .`` costs nothing and deletes nothing."""
+    folder = Path(folder).resolve()
+    if folder.exists():
+        if not folder.is_dir():
+            raise ConfigError(f"{folder} is a file: an artifact is a folder")
+        if folder == Path.cwd().resolve() or (
+            any(folder.iterdir()) and not (folder / META_FILE).is_file()
+        ):
+            raise ConfigError(
+                f"{folder} holds files that are not a recsys artifact: name a new or empty folder"
+            )
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as error:
+        raise ConfigError(f"cannot write an artifact in {folder.parent}: {error}") from error
+    return folder
+
+
+def publish_artifact(
+    model: Recommender,
+    dataset: Dataset,
+    folder: str | Path,
+    metrics: dict | None = None,
+    extra_meta: dict | None = None,
+) -> Path:
+    """`save_artifact` to a folder beside ``folder`` (`check_destination`), then renamed to
+    it, so that a reader never sees half an artifact. Where another process published one
+    there meanwhile, that one stays."""
+    folder = check_destination(folder)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_artifact(model, dataset, staging, metrics, extra_meta)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    except OSError:
+        if not (folder / META_FILE).is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
 
 def save_artifact(

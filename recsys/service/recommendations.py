@@ -251,7 +251,7 @@ class Recommendations:
         stamps = np.r_[self._history_timestamps[span], [r.timestamp for r in rows]]
         source = np.r_[np.zeros(span.stop - span.start), np.ones(len(rows))]
         order = np.lexsort((source, stamps, items))
-        last = order[np.r_[items[order][1:] != items[order][:-1], True]]
+        last = order[np.diff(items[order], append=-1) != 0]  # each movie's latest
         last = last[~np.isnan(ratings[last])]
         if user is None and len(last) == 0:
             raise UnknownUserError(user_id)
@@ -594,9 +594,13 @@ class Recommendations:
         if self.feedback is None or self.feedback.seq == 0:  # nothing was ever stored
             return rating, fallback
         for raw in {u for u in user_ids if isinstance(u, int | str)}:  # each folded user once
-            if not self._stored(raw):
+            stored = self._stored(raw)
+            if not stored:
                 continue
-            _, merged = self.ratings_of(raw)
+            try:
+                _, merged = self._merge(raw, stored)
+            except UnknownUserError:  # they rated only movies this model does not know
+                continue
             pairs = np.flatnonzero([u == raw for u in user_ids]) if merged is not None else []
             pairs = [k for k in pairs if items[k] >= 0]
             if len(pairs):

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import recsys
 from recsys.config import Settings
 from recsys.errors import ArtifactError, ConfigError, RecsysError
-from recsys.service.artifact import META_FILE, save_artifact
+from recsys.service.artifact import META_FILE, check_destination, publish_artifact
 from recsys.service.recommendations import Recommendations
 
 log = logging.getLogger(__name__)
@@ -83,6 +80,7 @@ def train_artifact(
     from recsys.data.loading import load_or_demo
     from recsys.models.registry import make_model
 
+    folder = check_destination(folder)
     try:
         dataset = load_or_demo(data, **(load_options or {}))
         log.info("training %s on %s (%s ratings)", model_name, data, f"{dataset.n_ratings:,}")
@@ -92,18 +90,7 @@ def train_artifact(
         raise
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot train {model_name} on {data}: {error}") from error
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        save_artifact(model, dataset, staging, metrics)
-        if folder.exists():  # another process cached it meanwhile, or a broken one is there
-            shutil.rmtree(folder, ignore_errors=True)
-        os.replace(staging, folder)
-    except OSError:
-        if not (folder / META_FILE).is_file():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    folder = publish_artifact(model, dataset, folder, metrics)
     log.info("cached the artifact in %s", folder)
     return folder
 

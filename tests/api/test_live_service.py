@@ -198,3 +198,30 @@ def test_a_rollout_swaps_the_model_and_a_broken_one_is_refused(live, dataset, tm
         assert str(tmp_path) not in refused.text  # no server path reflected
     assert live.get("/v1/model").json()["model"] == "baseline"  # the old one serves on
     assert live.post("/v1/admin/model", json={"path": str(other)}).status_code == 401
+
+
+def test_a_user_whose_stored_ratings_the_new_model_does_not_know_is_unknown_not_an_error(
+    live, dataset, tmp_path
+):
+    """After a swap to a model trained without the only movie a new user rated, that user is
+    unknown to it (404 everywhere, their pair of a batch a fallback), not a server error."""
+    movie, kept = popular_ids(live, 2)
+    assert post(live, NEW_USER + 5, [{"movie_id": movie, "rating": 4.0}]).status_code == 200
+    ratings = dataset.ratings[dataset.ratings["item_id"] != movie]
+    without = dataset.with_ratings(ratings)
+    other = save_artifact(make_model("baseline").fit(without), without, tmp_path / "without")
+    assert live.post("/v1/admin/model", json={"path": str(other)}, headers=AUTH).status_code == 200
+    user = f"/v1/users/{NEW_USER + 5}"
+    for path in (f"{user}/history", f"{user}/recommendations", f"{user}/closest-raters",
+                 f"/recommendations/{NEW_USER + 5}", f"/feature/{NEW_USER + 5}",
+                 f"/predictions/{NEW_USER + 5}/{movie}"):  # fmt: skip
+        answer = live.get(path)
+        assert answer.status_code == 404 and "unknown user" in answer.json()["detail"], path
+    known = int(ratings["user_id"].iloc[0])
+    pairs = [{"user_id": known, "movie_id": kept}, {"user_id": NEW_USER + 5, "movie_id": kept}]
+    batch = live.post("/predictions", json={"pairs": pairs})
+    assert batch.status_code == 200, batch.text
+    first, second = batch.json()["predictions"]
+    assert first["fallback"] is False and second["unknown"] == ["user"]
+    gone = live.delete(f"{user}/ratings/{movie}", headers=AUTH)
+    assert gone.status_code == 404 and "unknown movie" in gone.json()["detail"]
