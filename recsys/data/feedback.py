@@ -101,15 +101,20 @@ def merge_stored(dataset: Dataset, stored: pd.DataFrame) -> tuple[Dataset, dict]
 
 def _as_ids(text: pd.Series, dtype) -> tuple[np.ndarray, np.ndarray]:
     """Stored text ids in a data set's id type, and the mask of those that are one: whole
-    numbers for integer ids ("19"), the text itself otherwise."""
+    numbers within int64 for integer ids ("19", "-3"; exactly, beyond 2**53 too), the text
+    itself otherwise."""
     text = text.astype(object).to_numpy()
     if not pd.api.types.is_integer_dtype(dtype):
         return text, np.ones(len(text), bool)
-    numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
-        np.float64, na_value=np.nan
-    )
-    ok = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**53)
-    return np.where(ok, numbers, 0).astype(np.int64), ok
+    spelled = pd.Series(text, dtype=object).astype(str)
+    ok = spelled.str.fullmatch(r"-?\d{1,18}").to_numpy(bool, copy=True)  # all fit int64
+    ids = np.zeros(len(text), np.int64)
+    ids[ok] = spelled[ok].astype(np.int64).to_numpy()
+    for k in np.flatnonzero(spelled.str.fullmatch(r"-?\d{19}").to_numpy()):  # near the limits
+        value = int(spelled.iloc[k])
+        if np.iinfo(np.int64).min <= value <= np.iinfo(np.int64).max:
+            ids[k], ok[k] = value, True
+    return ids, ok
 
 
 def _comparable(ids: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ class RatingScale:
         if self.step:
             part -= self.low
             part /= self.step
-            inside &= np.abs(part - np.round(part)) < 1e-6
+            with np.errstate(invalid="ignore"):  # NaN and inf are off the scale, silently
+                inside &= np.abs(part - np.round(part)) < 1e-6
         return inside
 
     def clip(self, values: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recsys.data.schema import RatingScale
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
 from recsys.models.base import UserRatings
 from recsys.service.artifact import load_artifact_arrays
@@ -115,6 +116,7 @@ class Recommendations:
         self.items = IdIndex(a["item_ids"])
         self.movies = IdIndex(a["movie_ids"])
         self.scale = (float(meta["scale"]["low"]), float(meta["scale"]["high"]))
+        self.rating_scale = RatingScale(*self.scale, meta["scale"].get("step"))
         self._model = model  # only for models without a bilinear form
         self._folded: OrderedDict[tuple[str, int], Ranked] = OrderedDict()
         self._folded_lock = threading.Lock()

@@ -4,6 +4,8 @@ protected by a key."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -125,6 +127,19 @@ def test_bad_entries_are_422_each_named_and_nothing_of_the_request_is_stored(liv
     where = {tuple(e["loc"]) for e in answer.json()["detail"]}
     assert where == {("body", "ratings", 1, "movie_id"), ("body", "ratings", 2, "rating")}
     assert live.get(f"/v1/users/{user}/history").status_code == 404  # nothing stored
+    # What `recsys train --feedback` would drop is refused here: a rating between the demo
+    # scale's steps (1 to 5 in whole stars), a timestamp beyond tomorrow (it would outrank
+    # every later change); and no coercion: true is no rating or movie, "4" no rating.
+    ahead = int(time.time()) + 2 * 86_400
+    for entry in ({"movie_id": good, "rating": 4.5}, {"movie_id": good, "rating": True},
+                  {"movie_id": good, "rating": "4"}, {"movie_id": True, "rating": 4.0},
+                  {"movie_id": good, "rating": 4.0, "timestamp": ahead},
+                  {"movie_id": good, "rating": 4.0, "timestamp": "1000"}):  # fmt: skip
+        refused = post(live, user, [entry])
+        assert refused.status_code == 422, entry
+        assert {tuple(e["loc"][:3]) for e in refused.json()["detail"]} == {("body", "ratings", 0)}
+    assert post(live, user, [{"movie_id": good, "rating": 4, "timestamp": ahead - 86_400}]).json()[
+        "stored"] == 1  # an integer rating, a timestamp within a day of now  # fmt: skip
     for body in ({"ratings": []}, {"ratings": [{"movie_id": good}]}, {"nope": 1},
                  {"ratings": [{"movie_id": good, "rating": "x"}]}):  # fmt: skip
         assert live.post(f"/v1/users/{user}/ratings", json=body, headers=AUTH).status_code == 422

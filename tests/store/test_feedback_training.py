@@ -69,6 +69,17 @@ def test_stored_ratings_merge_by_hand(store):
     assert as_rows(base) != as_rows(merged)  # the data set itself is left alone
 
 
+def test_integer_ids_beyond_2_to_the_53_are_kept_exactly(store):
+    """The API stores any int64 user id; training reads it back exactly, not through a float."""
+    base = dataset_of([(1, 10, 3.0, 100)], movies=[10])
+    big = 2**53 + 1  # a float would read it as 2**53
+    store.upsert(str(big), [("10", 4.0, 300)])
+    store.upsert(str(2**63), [("10", 4.0, 300)])  # beyond int64: no id of this data set
+    merged, counts = with_feedback(base, store)
+    assert as_rows(merged) == {(1, 10, 3.0, 100), (big, 10, 4.0, 300)}
+    assert counts["added"] == 1 and counts["unusable_user_ids"] == 1
+
+
 def test_text_ids_are_matched_as_text(store):
     base = dataset_of([("ann", "m1", 3.0, 100), ("bob", "m2", 2.0, 100)],
                       movies=["m1", "m2"], ids=str)  # fmt: skip

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from recsys.api.deps import MovieId, ServiceDep, SettingsDep, UserId, unprocessable
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE, BatchTooLarge
@@ -17,13 +16,21 @@ from recsys.service.feedback import Feedback
 from recsys.service.ids import MAX_ID_LENGTH
 
 MAX_TIMESTAMP = 2**53  # seconds; JSON numbers stay exact below it
+# How far ahead of the server's clock a timestamp may be (clock skew): a rating dated in the
+# future would outrank every later change of it until that date.
+FUTURE_SLACK = 86_400
 
 
 class RatingIn(BaseModel):
+    """Strict types: a JSON true is no movie id or rating, "4.5" no rating, "1700000000" or
+    1.7e9 no timestamp."""
+
     model_config = ConfigDict(extra="forbid")
-    movie_id: int | Annotated[str, Field(max_length=MAX_ID_LENGTH)]
-    rating: float
-    timestamp: int | None = Field(None, ge=0, le=MAX_TIMESTAMP, description="seconds; default now")
+    movie_id: StrictInt | Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+    rating: StrictFloat
+    timestamp: StrictInt | None = Field(
+        None, ge=0, le=MAX_TIMESTAMP, description="seconds; default now; at most a day ahead"
+    )
 
 
 class RatingsIn(BaseModel):
@@ -66,15 +73,19 @@ def build_router(prefix: str = "/v1") -> APIRouter:
         settings: SettingsDep,
     ) -> JSONBytes:  # fmt: skip
         """Upserts on (user, movie): the later timestamp wins, as in cleaning. A rating off the
-        model's scale or a movie the model does not know is 422, naming each bad entry, and
-        nothing of the request is stored. A 2xx means the ratings are committed to disk."""
+        model's scale (its steps included), a timestamp more than a day ahead or a movie the
+        model does not know is 422, naming each bad entry, and nothing of the request is
+        stored: what is stored, `recsys train --feedback` keeps. A 2xx means the ratings are
+        committed to disk."""
         if len(body.ratings) > settings.max_ratings:
             raise BatchTooLarge(f"{len(body.ratings)} ratings; at most {settings.max_ratings} "
                                 "per request (RECSYS_MAX_RATINGS)")  # fmt: skip
         user = service.user_key(user_id)
         if user is None:
             raise unprocessable(("path", "user_id"), "not a user id of this data set")
-        low, high = service.scale
+        scale = service.rating_scale
+        on_scale = f"between {scale.low:g} and {scale.high:g}" + (
+            f" in steps of {scale.step:g}" if scale.step else "")  # fmt: skip
         errors, rows = [], {}
         now = int(time.time())
         for k, entry in enumerate(body.ratings):
@@ -83,9 +94,13 @@ def build_router(prefix: str = "/v1") -> APIRouter:
                 errors.append({"loc": ["body", "ratings", k, "movie_id"], "type": "unknown_movie",
                                "msg": f"movie {entry.movie_id!r} is not in the model's "
                                       "catalogue"})  # fmt: skip
-            if not (math.isfinite(entry.rating) and low <= entry.rating <= high):
+            if not scale.contains(entry.rating):
                 errors.append({"loc": ["body", "ratings", k, "rating"], "type": "off_scale",
-                               "msg": f"a rating is between {low:g} and {high:g}"})  # fmt: skip
+                               "msg": f"a rating is {on_scale}"})  # fmt: skip
+            if entry.timestamp is not None and entry.timestamp > now + FUTURE_SLACK:
+                errors.append({"loc": ["body", "ratings", k, "timestamp"], "type": "future",
+                               "msg": "a timestamp is at most a day ahead of the server's "
+                                      f"clock ({now} now)"})  # fmt: skip
             if item is None or errors:
                 continue
             movie = str(service.items.ids[item])
