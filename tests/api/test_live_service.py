@@ -84,7 +84,7 @@ def test_a_known_users_new_ratings_change_their_list_and_rated_movies_leave_it(l
 
 def test_a_folded_in_list_is_kept_until_the_next_write_and_its_pages_are_the_live_ones(live):
     user, movies = NEW_USER + 2, popular_ids(live, 30)
-    written = post(live, user, [{"movie_id": m, "rating": 4.5} for m in movies[:20]])
+    written = post(live, user, [{"movie_id": m, "rating": 5.0} for m in movies[:20]])
     assert written.status_code == 200
 
     def page(**params):
@@ -186,7 +186,7 @@ def test_stored_ratings_survive_a_restart(artifact, database):  # noqa: F811
     movies = [1, 2]
     with TestClient(create_app(settings(artifact, database))) as client:
         movies = popular_ids(client, 2)
-        rated = [{"movie_id": m, "rating": 3.5} for m in movies]
+        rated = [{"movie_id": m, "rating": 3.0} for m in movies]
         assert post(client, NEW_USER + 3, rated).status_code == 200
     with TestClient(create_app(settings(artifact, database))) as client:
         history = client.get(f"/v1/users/{NEW_USER + 3}/history").json()

@@ -178,7 +178,7 @@ def test_a_rating_posted_through_nginx_is_served_by_both_replicas_within_a_secon
     user = 1_000_000_000 + secrets.randbelow(10**8)  # a user the model has never seen
     with httpx.Client(base_url=stack.nginx, timeout=10) as http:
         movie = http.get("/v1/movies/popular", params={"n": 1}).json()["items"][0]["id"]
-        rating = {"movie_id": movie, "rating": 4.5, "timestamp": int(time.time())}
+        rating = {"movie_id": movie, "rating": 4.0, "timestamp": int(time.time())}
         response = http.post(f"/v1/users/{user}/ratings", json={"ratings": [rating]},
                              headers=stack.auth)  # fmt: skip
     acknowledged = time.monotonic()
