@@ -47,6 +47,7 @@ MODEL_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     } | _BOOSTING | {"ensemble": int, "precompute": int, "random_state": int},
 }  # fmt: skip
 SPLIT_NAMES = ("seed1", "temporal", "random", "user-last", "kfold", "probe")
+MAX_FOLDS = 100  # k-fold: each fold is a whole training, and its splits are held at once
 
 
 def checked_params(names: list[str], params: dict) -> dict:

@@ -6,10 +6,11 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
-from recsys.choices import SPLIT_NAMES, checked_params
+from recsys.choices import MAX_FOLDS, SPLIT_NAMES, checked_params
 from recsys.errors import ConfigError, DataError, RecsysError
 
 log = logging.getLogger("recsys")
@@ -42,16 +43,21 @@ def _load_options(args: argparse.Namespace) -> dict:
     from recsys.data.schema import HALF_STARS, RatingScale
 
     names = [n.strip() or None for n in args.columns.split(",")] if args.columns else []
-    if args.columns and len(names) not in (3, 4):
-        raise ConfigError(f"--columns {args.columns!r}: give USER,ITEM,RATING[,TIME]")
+    named = [n for n in names if n]
+    if args.columns and (len(names) not in (3, 4) or len(set(named)) < len(named)):
+        raise ConfigError(f"--columns {args.columns!r}: give USER,ITEM,RATING[,TIME], each once")
     scale = HALF_STARS
     if args.scale:
         try:
             low, high, *step = (float(v) for v in args.scale.split(","))
-            if len(step) > 1 or low >= high:
+            finite = all(math.isfinite(v) for v in (low, high, *step))
+            if len(step) > 1 or not finite or not low < high:
+                raise ValueError
+            if step and not 0 < step[0] <= high - low:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"--scale {args.scale!r}: give LOW,HIGH[,STEP]") from None
+            raise ConfigError(f"--scale {args.scale!r}: give LOW,HIGH[,STEP], finite numbers "
+                              "with LOW < HIGH and 0 < STEP <= HIGH - LOW") from None  # fmt: skip
         scale = RatingScale(low, high, step[0] if step else None)
     options["columns"] = Columns(*names, scale=scale)
     options["format"] = "generic" if args.format == "auto" else args.format
@@ -218,6 +224,19 @@ def _model_names(text: str) -> list[str]:
 def _given_params(args: argparse.Namespace) -> dict:
     """--param values, each taken by every --model and of the right type; no heavy import."""
     return checked_params(_model_names(args.model), _params(args.param))
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _folds(text: str) -> int:
+    """--folds: 2 to MAX_FOLDS, checked before any data is read."""
+    if not text.strip().isdigit() or not 2 <= int(text) <= MAX_FOLDS:
+        raise argparse.ArgumentTypeError(f"give 2 to {MAX_FOLDS} folds, not {text!r}")
+    return int(text)
 
 
 def _checked_models(args: argparse.Namespace) -> tuple[list[str], dict]:
@@ -462,7 +481,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _check_settings()
     from recsys.api.serving import serve
 
-    serve(args.host, args.port, access_log=args.access_log)
+    serve(args.host, args.port, access_log=args.access_log, debug=args.debug)
 
 
 def _check_settings() -> None:
@@ -490,7 +509,8 @@ def _check_settings() -> None:
 def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--split", choices=SPLIT_NAMES, default=default)
     parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--folds", type=int, default=5, help="folds for --split kfold")
+    parser.add_argument("--folds", type=_folds, default=5,
+                        help=f"folds for --split kfold (2 to {MAX_FOLDS})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cutoff", help="temporal split: first day of period two (YYYY-MM-DD)")
     parser.add_argument("--last-k", type=int, default=9, help="user-last split: ratings held out")
@@ -613,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000, help="1 to 65535 (default 8000)")
     p.add_argument("--model", help="a trained artifact folder (RECSYS_MODEL)")
     p.add_argument("--data", help="a data set to train on at start-up (RECSYS_DATA)")
     p.add_argument("--access-log", action="store_true", help="log every request")

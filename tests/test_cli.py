@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,12 @@ def data(tmp_path_factory) -> Path:
         (["train", "--data", "demo", "--model", "svd", "--out", "x"], 2),
         (["train", "--data", "demo", "--model", "mf", "--param", "n_factors=abc", "--out", "x"], 2),
         (["info", "--data", "/no/such/folder"], 2),
+        (["evaluate", "--data", "demo", "--model", "mf", "--split", "kfold", "--folds", "101"], 2),
+        (["split", "--data", "demo", "--split", "kfold", "--folds", "1", "--out", "x"], 2),
+        (["serve", "--port", "65536"], 2),
+        (["info", "--data", "README.md", "--scale", "nan,5"], 2),
+        (["info", "--data", "README.md", "--scale", "0.5,5,0"], 2),
+        (["info", "--data", "README.md", "--columns", "u,u,r"], 2),
     ],
 )
 def test_help_and_early_errors_import_nothing_heavy(args, code):
@@ -110,6 +117,24 @@ def test_a_bad_setting_is_one_line_and_a_traceback_only_with_debug(env, message)
     assert message in done.stderr and "Traceback" not in done.stderr
     debug = recsys("--debug", "serve", "--port", "1", env=env)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_a_start_up_that_fails_says_why_in_one_line_and_a_traceback_only_with_debug(tmp_path):
+    """An artifact whose model arrays were replaced (by an object array, never unpickled) is
+    refused at start-up (exit 3): the reason in one line, uvicorn's traceback of it only with
+    --debug."""
+    artifact = tmp_path / "artifact"
+    assert recsys("train", "--data", "demo", "--model", "popular", "--no-evaluate",
+                  "--out", str(artifact)).returncode == 0  # fmt: skip
+    with open(artifact / "arrays.npz", "wb") as out:
+        np.savez(out, x=np.array([{"run": "code"}], dtype=object))
+    env = {"RECSYS_STATE_DIR": str(tmp_path / "state")}
+    done = recsys("serve", "--port", "1", "--model", str(artifact), env=env)
+    assert done.returncode == 3
+    assert "cannot start the recsys service" in done.stderr and "corrupt" in done.stderr
+    assert "Traceback" not in done.stderr
+    debug = recsys("--debug", "serve", "--port", "1", "--model", str(artifact), env=env)
+    assert debug.returncode == 3 and "Traceback" in debug.stderr
 
 
 def test_synth_says_what_it_wrote_once(tmp_path):

@@ -8,6 +8,8 @@ no shutdown deadline. So the README and the Docker image start `recsys serve`.
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from recsys.api.protocol import LimitedHttpProtocol
@@ -30,6 +32,16 @@ def uvicorn_config(
     return config
 
 
-def serve(host: str, port: int, *, access_log: bool = False) -> None:
-    """Serve until SIGTERM or Ctrl-C (settings from the environment, RECSYS_*)."""
-    uvicorn.Server(uvicorn_config(get_settings(), host, port, access_log=access_log)).run()
+def serve(host: str, port: int, *, access_log: bool = False, debug: bool = False) -> None:
+    """Serve until SIGTERM or Ctrl-C (settings from the environment, RECSYS_*). A start-up
+    that fails says why in one line, with its traceback only with ``debug``."""
+    config = uvicorn_config(get_settings(), host, port, access_log=access_log)
+    if not debug:  # after the config, which sets up uvicorn's loggers
+        logging.getLogger("uvicorn.error").addFilter(_without_startup_traceback)
+    uvicorn.Server(config).run()
+
+
+def _without_startup_traceback(record: logging.LogRecord) -> bool:
+    """False for the traceback uvicorn logs when start-up fails on purpose (`StartupError`),
+    after the service has logged the reason."""
+    return "StartupError: cannot start the recsys service" not in record.getMessage()

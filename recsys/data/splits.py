@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys.choices import MAX_FOLDS
 from recsys.data.schema import ITEM, TIMESTAMP, USER
 from recsys.errors import ConfigError
 
@@ -123,8 +124,9 @@ def user_last_split(ratings: pd.DataFrame, *, k: int = 9) -> Split:
 
 def kfold_splits(ratings: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> Iterator[Split]:
     """``folds`` seeded folds: each rating is in exactly one test set."""
-    if folds < 2:
-        raise ConfigError(f"k-fold needs at least 2 folds, got {folds}")
+    if not 2 <= folds <= min(MAX_FOLDS, len(ratings)):
+        raise ConfigError(f"k-fold needs 2 to {min(MAX_FOLDS, len(ratings))} folds (at most "
+                          f"{MAX_FOLDS}, and a rating a fold), got {folds}")  # fmt: skip
     order = np.random.default_rng(seed).permutation(len(ratings))
     for fold, test_rows in enumerate(np.array_split(order, folds)):
         train_mask = np.ones(len(ratings), bool)
