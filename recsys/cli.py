@@ -39,29 +39,36 @@ def _load_options(args: argparse.Namespace) -> dict:
     options = {"format": args.format, "strict": args.strict}
     if args.columns is None and args.scale is None:
         return options
+    names, given = _generic_table(args)
     from recsys.data.generic import Columns
     from recsys.data.schema import HALF_STARS, RatingScale
 
+    scale = HALF_STARS if given is None else RatingScale(*given)
+    options["columns"] = Columns(*names, scale=scale)
+    options["format"] = "generic" if args.format == "auto" else args.format
+    return options
+
+
+def _generic_table(args: argparse.Namespace) -> tuple[list, tuple | None]:
+    """--columns as names (None: found by the usual names) and --scale as (low, high, step),
+    checked without an import."""
     names = [n.strip() or None for n in args.columns.split(",")] if args.columns else []
     named = [n for n in names if n]
     if args.columns and (len(names) not in (3, 4) or len(set(named)) < len(named)):
         raise ConfigError(f"--columns {args.columns!r}: give USER,ITEM,RATING[,TIME], each once")
-    scale = HALF_STARS
-    if args.scale:
-        try:
-            low, high, *step = (float(v) for v in args.scale.split(","))
-            finite = all(math.isfinite(v) for v in (low, high, *step))
-            if len(step) > 1 or not finite or not low < high:
-                raise ValueError
-            if step and not 0 < step[0] <= high - low:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"--scale {args.scale!r}: give LOW,HIGH[,STEP], finite numbers "
-                              "with LOW < HIGH and 0 < STEP <= HIGH - LOW") from None  # fmt: skip
-        scale = RatingScale(low, high, step[0] if step else None)
-    options["columns"] = Columns(*names, scale=scale)
-    options["format"] = "generic" if args.format == "auto" else args.format
-    return options
+    if not args.scale:
+        return names, None
+    try:
+        low, high, *step = (float(v) for v in args.scale.split(","))
+        finite = all(math.isfinite(v) for v in (low, high, *step))
+        if len(step) > 1 or not finite or not low < high:
+            raise ValueError
+        if step and not 0 < step[0] <= high - low:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"--scale {args.scale!r}: give LOW,HIGH[,STEP], finite numbers "
+                          "with LOW < HIGH and 0 < STEP <= HIGH - LOW") from None  # fmt: skip
+    return names, (low, high, step[0] if step else None)
 
 
 def _load(args: argparse.Namespace):
@@ -642,11 +649,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _precheck(args: argparse.Namespace) -> None:
-    """The checks that need no import: model names, and that the files named are there."""
+    """The checks that need no import: model names, a generic table's options, and that the
+    files named are there."""
     if args.command in ("train", "evaluate"):
         _given_params(args)
     if args.command == "evaluate":
         _check_sources(args)
+    if hasattr(args, "columns"):
+        _generic_table(args)
     if getattr(args, "cluster", None) is not None:
         from recsys.distributed import check_address  # imports nothing
 
