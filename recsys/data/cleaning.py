@@ -14,7 +14,6 @@ copies, faults are folded into one byte per row, and duplicates are found in O(n
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -31,8 +30,6 @@ from recsys.data.schema import (
     ratings_frame,
 )
 from recsys.errors import BadRowError
-
-log = logging.getLogger(__name__)
 
 REASONS = {
     "malformed_line": "line with the wrong number of fields",
@@ -271,7 +268,3 @@ def _codes(ids: np.ndarray) -> np.ndarray:
     if ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() <= 8 * len(ids) + (1 << 22):
         return ids
     return pd.factorize(ids)[0]
-
-
-def log_report(report: CleaningReport) -> None:
-    log.info("%s", report.summary())

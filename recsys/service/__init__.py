@@ -1,7 +1,6 @@
 """The framework-free service the HTTP API and the CLI share: artifacts (`save_artifact`,
 `load_artifact`), the `Recommendations` object, and what to serve from the settings
-(`load_service`). Importing it loads NumPy only; pandas, scikit-learn and numba come in only
-when a model is trained or saved."""
+(`load_service`)."""
 
 from recsys.service.artifact import save_artifact
 from recsys.service.recommendations import (

@@ -14,8 +14,7 @@ A folder holds
 Recommendations come from the model (the ranker, by default) or, for a bare matrix
 factorisation, from its bilinear form; predicted ratings come from the model's rating model
 (`Ranker.rater_`), as one dot product when that is a matrix factorisation. Loading reads
-``serving.npz`` and ``artifact.json`` only when both are bilinear, else the model too — as
-data, never as code.
+the model too (it folds users in) — as data, never as code.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ ARRAYS_FILE = "serving.npz"
 # Arrays every artifact holds, and those of a bilinear scorer.
 REQUIRED = (
     "user_ids", "item_ids", "user_known", "item_known", "seen_indptr", "seen_items",
-    "fallback_user_bias", "fallback_item_bias", "history_indptr", "history_items",
+    "fallback_mean", "fallback_user_bias", "fallback_item_bias", "history_indptr", "history_items",
     "history_ratings", "history_timestamps", "raters_indptr", "raters_users", "raters_ratings",
     "item_rating_count", "item_rating_mean", "movie_ids", "movie_titles", "movie_has_title",
     "movie_years", "movie_genre_indptr", "movie_genre_codes", "genre_names", "item_movie",
@@ -242,8 +241,11 @@ def _check_values(path: Path, a: dict[str, np.ndarray], scorer: str | None) -> N
     indptr = a["movie_genre_indptr"]
     if indptr[0] != 0 or indptr[-1] != len(a["movie_genre_codes"]) or (np.diff(indptr) < 0).any():
         wrong.append("movie_genre_indptr does not index movie_genre_codes")
-    floats = ["fallback_user_bias", "fallback_item_bias", "history_ratings", "raters_ratings",
-              "item_rating_mean"] + (list(BILINEAR) if scorer == "bilinear" else [])  # fmt: skip
+    if a["fallback_mean"].ndim != 0:
+        wrong.append("fallback_mean is not one number")
+    floats = ["fallback_mean", "fallback_user_bias", "fallback_item_bias", "history_ratings",
+              "raters_ratings", "item_rating_mean"]  # fmt: skip
+    floats += list(BILINEAR) if scorer == "bilinear" else []
     for name in floats:
         if a[name].dtype.kind != "f" or not np.isfinite(a[name]).all():
             wrong.append(f"{name} is not all finite numbers")

@@ -22,6 +22,7 @@ import numpy as np
 
 from recsys.data.schema import RatingScale
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
+from recsys.features.closest.nearest import FEW_COMMON, MISSING_COST  # SPEC §3
 from recsys.models.base import UserRatings
 from recsys.service.artifact import load_artifact_arrays
 from recsys.service.ids import IdIndex
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The closest-rater distance (SPEC §3, as in recsys.features.closest): three common movies
-# carry a comparison, each missing one costs 3.5.
-FEW_COMMON = 3
-MISSING_COST = 3.5
 HISTORY_ORDERS = ("recent", "rating", "id")
 # A folded-in user's unfiltered list is kept, this deep, until their stored ratings change
 # (LRU, this many users): a page of it is then a slice, not a fold-in.
@@ -117,7 +114,7 @@ class Recommendations:
         self.movies = IdIndex(a["movie_ids"])
         self.scale = (float(meta["scale"]["low"]), float(meta["scale"]["high"]))
         self.rating_scale = RatingScale(*self.scale, meta["scale"].get("step"))
-        self._model = model  # only for models without a bilinear form
+        self._model = model  # fold-in, and the scores of models without a bilinear form
         self._folded: OrderedDict[tuple[str, int], Ranked] = OrderedDict()
         self._folded_lock = threading.Lock()
         bilinear = meta.get("scorer") == "bilinear"
@@ -137,7 +134,7 @@ class Recommendations:
         self._item_known = a["item_known"].astype(bool)
         self._seen_indptr = a["seen_indptr"]
         self._seen_items = a["seen_items"]
-        self._fallback_mean = float(a["fallback_mean"]) if "fallback_mean" in a else 0.0
+        self._fallback_mean = float(a["fallback_mean"])
         self._fallback_user_bias = a["fallback_user_bias"].astype(np.float32)
         self._fallback_item_bias = a["fallback_item_bias"].astype(np.float32)
         self._history_indptr = a["history_indptr"]
@@ -210,9 +207,6 @@ class Recommendations:
         if index is None:
             raise UnknownItemError(movie_id)
         return index
-
-    def knows_user(self, user_id: object) -> bool:
-        return self.users.find(user_id) is not None or bool(self._stored(user_id))
 
     # -- stored ratings ------------------------------------------------------------------
     @property
@@ -595,7 +589,11 @@ class Recommendations:
         rating, fallback = self.predict_indices(self.users.index(user_ids), items)
         if self.feedback is None or self.feedback.seq == 0:  # nothing was ever stored
             return rating, fallback
-        for raw in {u for u in user_ids if isinstance(u, int | str)}:  # each folded user once
+        pairs_of: dict = {}  # each user's positions in the batch, found in one pass
+        for k, raw in enumerate(user_ids):
+            if isinstance(raw, int | str) and items[k] >= 0:
+                pairs_of.setdefault(raw, []).append(k)
+        for raw, pairs in pairs_of.items():  # each folded user once
             stored = self._stored(raw)
             if not stored:
                 continue
@@ -603,9 +601,7 @@ class Recommendations:
                 _, merged = self._merge(raw, stored)
             except UnknownUserError:  # they rated only movies this model does not know
                 continue
-            pairs = np.flatnonzero([u == raw for u in user_ids]) if merged is not None else []
-            pairs = [k for k in pairs if items[k] >= 0]
-            if len(pairs):
+            if merged is not None:
                 rating[pairs] = self._model.fold_in(merged).predict(items[pairs])
                 fallback[pairs] = False
         return rating, fallback

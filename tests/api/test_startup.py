@@ -84,6 +84,7 @@ def test_a_missing_data_folder_stops_start_up(tmp_path):
         (lambda f: _set_meta(f, format_version=99), "artifact format 99"),
         (lambda f: _set_meta(f, format="something-else"), "not a recsys artifact"),
         (lambda f: _drop_array(f, "item_vectors"), "missing arrays item_vectors"),
+        (lambda f: _drop_array(f, "fallback_mean"), "missing arrays fallback_mean"),
         (lambda f: _drop_rows(f, "user_known"), "inconsistent arrays"),
         (lambda f: shutil.rmtree(f), "no such artifact folder"),
     ],

@@ -88,7 +88,7 @@ def test_a_header_claiming_two_to_the_forty_rows_is_refused_before_allocating(ar
     refused(artifact, "huge.npy claims")
 
 
-@pytest.mark.parametrize("name", ["user_vectors", "fallback_item_bias"])
+@pytest.mark.parametrize("name", ["user_vectors", "fallback_item_bias", "fallback_mean"])
 def test_nan_numbers_are_refused(artifact, name):
     with np.load(artifact / "serving.npz") as a:
         values = a[name].copy()
