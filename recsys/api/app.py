@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         docs_url=None,  # /docs and /redoc come from routes.docs, with assets served here
         redoc_url=None,
+        redirect_slashes=False,  # a stray "/" is a JSON 404, not a bodiless 307 elsewhere
     )
     app.state.settings = settings
     app.state.service = service

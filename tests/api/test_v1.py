@@ -187,3 +187,9 @@ def test_repeated_genres_count_once_and_are_bounded(client):
 def test_an_offset_past_the_end_gives_an_empty_page(client):
     body = client.get("/v1/movies/popular", params={"offset": 100_000}).json()
     assert body["items"] == [] and body["total"] > 0
+
+
+@pytest.mark.parametrize("path", ["/v1/movies/", "/v1/movies/%2F", "/v1/users/1/history/"])
+def test_a_stray_slash_is_a_json_404_not_a_redirect(client, path):
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
