@@ -566,7 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --netflix: this share of the users and ratings")  # fmt: skip
     p.set_defaults(run=cmd_synth)
 
-    p = commands.add_parser("sample", help="sample movies and their raters into a Netflix layout")
+    p = commands.add_parser(
+        "sample", help="sample movies and their raters into a Netflix layout (half stars: CSV)"
+    )
     p.add_argument("source", help="data folder, archive or file to sample from, or 'demo'")
     p.add_argument("out", help="folder to write")
     p.add_argument("--movies", type=int, default=100)
