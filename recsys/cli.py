@@ -650,15 +650,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Where each command writes, and whether it names a folder: checked before any work, so that an
+# unwritable path fails at once, not after a long fit.
+OUTPUTS = {
+    "synth": (("out", True),), "sample": (("out", True),), "split": (("out", True),),
+    "download": (("dest", True),), "tune": (("out", False), ("plot", False)),
+    "evaluate": (("report", False), ("json", False), ("plots", True)),
+}  # fmt: skip
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    import tempfile
+
+    for name, folder in OUTPUTS.get(args.command, ()):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        path = Path(value)
+        if folder and path.exists() and not path.is_dir():
+            raise ConfigError(f"{value}: a file is there; give a folder to write into")
+        if not folder and path.is_dir():
+            raise ConfigError(f"{value}: a folder is there; give a file name")
+        existing = (path if folder else path.parent).absolute()
+        while not existing.exists():
+            existing = existing.parent
+        try:
+            with tempfile.TemporaryFile(dir=existing):  # what writing there will need
+                pass
+        except OSError as error:
+            raise ConfigError(f"{value}: cannot write in {existing} ({error.strerror})") from None
+
+
 def _precheck(args: argparse.Namespace) -> None:
-    """The checks that need no import: model names, a generic table's options, and that the
-    files named are there."""
+    """The checks that need no import: model names, a generic table's options, that the files
+    named are there and that the outputs can be written."""
     if args.command in ("train", "evaluate"):
         _given_params(args)
     if args.command == "evaluate":
         _check_sources(args)
     if hasattr(args, "columns"):
         _generic_table(args)
+    _check_outputs(args)
+    if getattr(args, "cutoff", None) is not None:
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(args.cutoff)
+        except ValueError:
+            raise ConfigError(f"--cutoff {args.cutoff!r}: give a day as YYYY-MM-DD") from None
     if getattr(args, "cluster", None) is not None:
         from recsys.distributed import check_address  # imports nothing
 

@@ -66,6 +66,11 @@ def data(tmp_path_factory) -> Path:
         (["info", "--data", "README.md", "--scale", "nan,5"], 2),
         (["info", "--data", "README.md", "--scale", "0.5,5,0"], 2),
         (["info", "--data", "README.md", "--columns", "u,u,r"], 2),
+        (["evaluate", "--data", "demo", "--model", "mf", "--json", "/proc/x/r.json"], 2),
+        (["evaluate", "--data", "demo", "--model", "mf", "--plots", "README.md"], 2),
+        (["split", "--data", "demo", "--out", "/proc/x"], 2),
+        (["synth", "README.md"], 2),
+        (["evaluate", "--data", "demo", "--model", "mf", "--split", "temporal", "--cutoff", "x"], 2),
     ],
 )
 def test_help_and_early_errors_import_nothing_heavy(args, code):
