@@ -70,7 +70,7 @@ def data(tmp_path_factory) -> Path:
         (["evaluate", "--data", "demo", "--model", "mf", "--plots", "README.md"], 2),
         (["split", "--data", "demo", "--out", "/proc/x"], 2),
         (["synth", "README.md"], 2),
-        (["evaluate", "--data", "demo", "--model", "mf", "--split", "temporal", "--cutoff", "x"], 2),
+        (["evaluate", "--data", "demo", "--model", "mf", "--cutoff", "x"], 2),
     ],
 )
 def test_help_and_early_errors_import_nothing_heavy(args, code):

@@ -436,13 +436,14 @@ class Recommendations:
         exclude_user: object | None = None,
     ) -> Ranked:
         """The most-rated movies (ties: higher mean rating), scored by their rating count;
-        ``exclude_user`` leaves out what that user rated."""
+        ``exclude_user`` leaves out what that user rated, stored ratings included."""
         _check_page(n, offset)
         order = self._popular
         keep = None if candidates is None else candidates.copy()
         if exclude_user is not None:
             keep = np.ones(len(self.items), bool) if keep is None else keep
-            keep[self.seen(self.user_index(exclude_user))] = False
+            user, merged = self.ratings_of(exclude_user)  # with their stored ratings
+            keep[self.seen(user) if merged is None else merged.items] = False
         if keep is not None:
             order = order[keep[order]]
         page = order[offset : offset + n]

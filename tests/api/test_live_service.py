@@ -57,6 +57,9 @@ def test_a_new_user_exists_once_they_rated_and_the_next_request_folds_them_in(li
     assert seed["folded_in"] is True and len(seed["items"]) == 10
     history = live.get(f"/v1/users/{NEW_USER}/history").json()
     assert sorted(m["id"] for m in history["items"]) == sorted(movies)
+    popular = live.get("/v1/movies/popular", params={"user_id": NEW_USER, "n": 10})
+    assert popular.status_code == 200
+    assert not {m["id"] for m in popular.json()["items"]} & set(movies)
     feature = live.get(f"/feature/{NEW_USER}").json()
     assert sorted(feature["feature"][0]["histories"]) == sorted(movies)
     predicted = live.get(f"/predictions/{NEW_USER}/{listed['items'][0]['id']}").json()
