@@ -493,18 +493,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def _check_settings() -> None:
     """The RECSYS_* settings, each fault in one line, before the server starts."""
-    import pydantic
+    from recsys.config import read_settings
 
-    from recsys.config import Settings
-
-    try:
-        settings = Settings()
-    except pydantic.ValidationError as error:
-        faults = [
-            f"RECSYS_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
-            for e in error.errors()
-        ]
-        raise ConfigError("; ".join(faults)) from None
+    settings = read_settings()
     if settings.model is not None and not (settings.model / "artifact.json").is_file():
         what = "no such folder" if not settings.model.exists() else "no artifact.json in it"
         raise ConfigError(f"RECSYS_MODEL={str(settings.model)!r}: {what} (see recsys train)")

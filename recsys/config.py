@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from recsys.errors import ConfigError
 
 KIB = 1024
 
@@ -100,6 +102,19 @@ def state_folder(settings: Settings) -> Path:
     return settings.state_dir or Path.home() / ".local" / "state" / "recsys"
 
 
+def read_settings() -> Settings:
+    """The settings from the environment; a bad RECSYS_* value is a `ConfigError` naming each
+    fault in one line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        faults = [
+            f"RECSYS_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("; ".join(faults)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return read_settings()

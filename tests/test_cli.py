@@ -124,6 +124,17 @@ def test_a_bad_setting_is_one_line_and_a_traceback_only_with_debug(env, message)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
+def test_uvicorn_server_app_with_a_bad_setting_says_so_in_one_line():
+    """`uvicorn server:app` imports server.py, which builds the app from RECSYS_*."""
+    env = {**os.environ, "RECSYS_MAX_N": "0"}
+    done = subprocess.run([sys.executable, "-c", "import server"], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        "recsys: error: RECSYS_MAX_N='0': Input should be greater than or equal to 1"
+    )
+
+
 def test_a_start_up_that_fails_says_why_in_one_line_and_a_traceback_only_with_debug(tmp_path):
     """An artifact whose model arrays were replaced (by an object array, never unpickled) is
     refused at start-up (exit 3): the reason in one line, uvicorn's traceback of it only with

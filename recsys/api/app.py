@@ -41,7 +41,7 @@ from recsys.api.routes import (
     system,
     users,
 )
-from recsys.config import Settings, get_settings, state_folder
+from recsys.config import Settings, get_settings, read_settings, state_folder
 from recsys.errors import RecsysError
 from recsys.service import Recommendations, load_service
 from recsys.service.feedback import Feedback
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, service: Recommendations | None
         finally:
             app.state.feedback.stop()
 
-    limits = settings or Settings()  # only the limits: paging, batch and body sizes, CORS
+    limits = settings or read_settings()  # only the limits: paging, batch and body sizes, CORS
     app = FastAPI(
         title="recsys",
         version=recsys.__version__,

@@ -30,6 +30,7 @@ import pandas as pd
 from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
 from recsys.data.schema import (
+    DAY,
     ITEM,
     RATING,
     TIMESTAMP,
@@ -50,7 +51,6 @@ TRAINING_TAR = "training_set.tar"
 READING = "reading Netflix files (bytes)"  # a progress step
 CHUNK_BYTES = 32 << 20  # read size: big enough to amortise calls, small beside 100 M ratings
 MAX_LINE = 1 << 16  # a longer line means the file is not Netflix data
-SECONDS_PER_DAY = 86_400
 
 # Line shapes under a "MovieID:" header, and the shortest line of each shape with its newline
 # (the bound that sizes the output columns before a chunk is parsed).
@@ -204,7 +204,7 @@ def _parse_lines(buf, pos, length, final, shape, state, user, item, rating, stam
                     if shape == RATINGS:
                         rating[rows] = score
                     if shape != PROBE:
-                        stamp[rows] = day * SECONDS_PER_DAY
+                        stamp[rows] = day * DAY
                 rows += 1
         if kind != 0:
             state[_MALFORMED] += 1
@@ -649,7 +649,7 @@ def _format_block(user, item, rating, stamp, order, lo, hi, previous, out):
         out[p] = 44
         p = _put_number(out, p + 1, np.int64(rating[r]))
         out[p] = 44
-        p = _put_date(out, p + 1, stamp[r] // SECONDS_PER_DAY)
+        p = _put_date(out, p + 1, stamp[r] // DAY)
         out[p] = 10
         p += 1
     return p, previous
@@ -727,7 +727,7 @@ def _writable(dataset: Dataset) -> tuple[np.ndarray, ...]:
     if len(rating) and not (np.isfinite(rating).all() and (rating >= 0).all()
                             and (rating == np.floor(rating)).all()):  # fmt: skip
         raise ConfigError("the Netflix layout holds whole-star ratings only (e.g. 1-5)")
-    first, last = -719_528 * SECONDS_PER_DAY, 2_932_897 * SECONDS_PER_DAY  # 0000-01-01, 10000
+    first, last = -719_528 * DAY, 2_932_897 * DAY  # 0000-01-01, 10000
     if len(stamp) and (stamp.min() < first or stamp.max() >= last):
         raise ConfigError("the Netflix layout holds dates in the years 0 to 9999 only")
     return user, item, rating, stamp

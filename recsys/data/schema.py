@@ -17,6 +17,7 @@ USER, ITEM, RATING, TIMESTAMP = "user_id", "item_id", "rating", "timestamp"
 RATING_COLUMNS = [USER, ITEM, RATING, TIMESTAMP]
 MOVIE_COLUMNS = [ITEM, "title", "year", "genres"]
 BLOCK = 1 << 20  # rows a blockwise check holds temporaries for
+DAY = 86_400  # seconds: a timestamp is int64 seconds since 1970-01-01, UTC
 
 
 @dataclass(frozen=True)

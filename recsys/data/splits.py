@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from recsys.choices import MAX_FOLDS
-from recsys.data.schema import ITEM, TIMESTAMP, USER
+from recsys.data.schema import DAY, ITEM, TIMESTAMP, USER
 from recsys.errors import ConfigError
 
-DAY = 86_400
 SPLITS = ("seed1", "temporal", "random", "user-last", "kfold", "probe")
 CINEMATCH_RMSE = 0.9514  # Netflix's own system on the quiz set: the Prize's reference
 

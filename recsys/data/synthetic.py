@@ -27,8 +27,16 @@ import pandas as pd
 import recsys
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
-from recsys.data.netflix import SECONDS_PER_DAY, write_netflix, write_probe
-from recsys.data.schema import ITEM, TIMESTAMP, USER, WHOLE_STARS, movies_frame, ratings_frame
+from recsys.data.netflix import write_netflix, write_probe
+from recsys.data.schema import (
+    DAY,
+    ITEM,
+    TIMESTAMP,
+    USER,
+    WHOLE_STARS,
+    movies_frame,
+    ratings_frame,
+)
 from recsys.errors import ConfigError
 from recsys.progress import advance
 
@@ -171,7 +179,7 @@ def _score(user, item, factors_u, factors_m, bias_u, bias_m, first_day, release_
         span = end_day - lo + 1
         x = _uniform(stream, 0)
         offset = math.log1p(x * math.expm1(RATING_GROWTH * span)) / RATING_GROWTH
-        stamp[i] = (lo + min(np.int64(offset), span - 1)) * SECONDS_PER_DAY
+        stamp[i] = (lo + min(np.int64(offset), span - 1)) * DAY
         dot = 0.0
         for k in range(factors_u.shape[1]):
             dot += factors_u[u, k] * factors_m[m, k]

@@ -12,9 +12,9 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import Interactions
-from recsys.models.bias import Biases
+from recsys.data.schema import DAY
+from recsys.features.bias import Biases
 
-DAY = 86_400
 SECONDS_PER_YEAR = 365.2425 * DAY
 ACTIVITY_FEATURES = [
     "user_count", "user_mean", "user_bias", "item_count", "item_mean", "item_bias",

@@ -10,9 +10,9 @@ from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.activity import ACTIVITY_FEATURES, activity_features
+from recsys.features.bias import Biases
 from recsys.features.closest import closest_raters
 from recsys.features.era import era_mean
-from recsys.models.bias import Biases
 
 N_CLOSEST = 4
 CLOSEST = [f"closest_{k}" for k in range(1, N_CLOSEST + 1)]

@@ -22,7 +22,7 @@ import numpy as np
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, NotFittedError, UnknownUserError
-from recsys.models.bias import Biases
+from recsys.features.bias import Biases
 
 FALLBACK_DAMPING = 5.0
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.features.bias import Biases
 from recsys.models.base import Recommender
-from recsys.models.bias import Biases
 
 
 class GlobalMean(Recommender):

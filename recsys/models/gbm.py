@@ -23,6 +23,7 @@ import numpy as np
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.distributed import current_engine
+from recsys.features.bias import Biases
 from recsys.features.builder import (
     BLEND_FEATURES,
     SEED_FEATURES,
@@ -33,7 +34,6 @@ from recsys.features.builder import (
 from recsys.features.closest import reusing
 from recsys.features.era import movie_eras
 from recsys.models.base import Recommender
-from recsys.models.bias import Biases
 from recsys.models.closest import ClosestRaters as ClosestRatersModel
 from recsys.models.trees import Forest
 

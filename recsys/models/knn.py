@@ -15,8 +15,8 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.features.bias import Biases
 from recsys.models.base import Recommender
-from recsys.models.bias import Biases
 
 CHUNK = 256  # similarity rows held at once
 

@@ -22,8 +22,8 @@ from recsys.data.interactions import CSR, Interactions
 from recsys.data.schema import RatingScale
 from recsys.data.vocabulary import Vocabulary
 from recsys.errors import ArtifactError
+from recsys.features.bias import Biases
 from recsys.models.base import Recommender
-from recsys.models.bias import Biases
 from recsys.models.trees import Forest
 
 FORMAT = "recsys-model"

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.data.schema import DAY
 from recsys.features.activity import SECONDS_PER_YEAR
 from recsys.features.builder import CLOSEST, DISTANCES, item_years
 from recsys.features.era import ERAS, movie_eras
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 GENERATORS = ("ease", "als", "popular", "item-cooc")
 RATERS = ("mf", "baseline")
-DAY = 86_400
 TREND_DAYS = 180
 ERA_DEFAULT = 2.0  # the seed's era mean where a user has none
 BLOCK = 256

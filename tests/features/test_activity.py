@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.data.interactions import Interactions
+from recsys.data.schema import DAY
 from recsys.data.vocabulary import Vocabulary
-from recsys.features.activity import ACTIVITY_FEATURES, DAY, activity_features
-from recsys.models.bias import Biases
+from recsys.features.activity import ACTIVITY_FEATURES, activity_features
+from recsys.features.bias import Biases
 
 
 @st.composite

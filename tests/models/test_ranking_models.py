@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
 from recsys.data.schema import HALF_STARS
+from recsys.data.synthetic import synthesize
 from recsys.features.pairs import unseen_closest
+from recsys.models.base import UserRatings
 from recsys.models.registry import make_model
 from recsys.models.trees import Forest
 from tests.features.test_closest import histories, history_of, reference_closest
@@ -64,6 +67,21 @@ def test_ease_keeps_the_most_rated_movies_when_the_catalogue_is_too_big():
     scores = model.score_users(np.arange(3))
     dropped = np.setdiff1d(np.arange(len(model.items_)), model.kept_items_)
     assert np.isneginf(scores[:, dropped]).all()
+
+
+def test_a_folded_in_list_is_the_trained_list_dropped_movies_included():
+    """EASE folds a user in exactly: their own ratings give the trained list, the movies
+    beyond ``max_items`` (scored -inf) at its end in both, not cut from one of them."""
+    data = synthesize(2000, n_users=60, n_movies=40, seed=3)
+    model = make_model("ease", max_items=10).fit(data)
+    history = Interactions.from_ratings(data.ratings, model.users_, model.items_).by_user
+    for user in range(0, 60, 7):
+        row = history.row(user)
+        own = UserRatings(history.indices[row].astype(np.int64), history.ratings[row],
+                          history.timestamps[row])  # fmt: skip
+        folded, scores = model.fold_in(own).recommend(30)
+        trained, _ = model.recommend_indices(user, 30)
+        assert np.array_equal(folded, trained) and np.isneginf(scores).any()
 
 
 def exact_ridge(Y: np.ndarray, rated: np.ndarray, alpha: float, reg: float) -> np.ndarray:
