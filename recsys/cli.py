@@ -233,17 +233,15 @@ def _given_params(args: argparse.Namespace) -> dict:
     return checked_params(_model_names(args.model), _params(args.param))
 
 
-def _port(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"a TCP port is 1 to 65535, not {text!r}")
-    return int(text)
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number from low to high, checked before any work."""
 
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"give {low} to {high}, not {text!r}")
+        return int(text)
 
-def _folds(text: str) -> int:
-    """--folds: 2 to MAX_FOLDS, checked before any data is read."""
-    if not text.strip().isdigit() or not 2 <= int(text) <= MAX_FOLDS:
-        raise argparse.ArgumentTypeError(f"give 2 to {MAX_FOLDS} folds, not {text!r}")
-    return int(text)
+    return parse
 
 
 def _checked_models(args: argparse.Namespace) -> tuple[list[str], dict]:
@@ -507,7 +505,7 @@ def _check_settings() -> None:
 def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--split", choices=SPLIT_NAMES, default=default)
     parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--folds", type=_folds, default=5,
+    parser.add_argument("--folds", type=_whole_number(2, MAX_FOLDS), default=5,
                         help=f"folds for --split kfold (2 to {MAX_FOLDS})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cutoff", help="temporal split: first day of period two (YYYY-MM-DD)")
@@ -633,7 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=_port, default=8000, help="1 to 65535 (default 8000)")
+    p.add_argument("--port", type=_whole_number(1, 65535), default=8000,
+                   help="1 to 65535 (default 8000)")
     p.add_argument("--model", help="a trained artifact folder (RECSYS_MODEL)")
     p.add_argument("--data", help="a data set to train on at start-up (RECSYS_DATA)")
     p.add_argument("--access-log", action="store_true", help="log every request")

@@ -43,8 +43,9 @@ def _load_checked(path: Path, live: Recommendations | None) -> Recommendations:
                 spell = {True: "numbers", False: "text"}
                 raise Refused(f"its {kind} ids are {spell[fresh.integer]}, the live model's are "
                               f"{spell[old.integer]}")  # fmt: skip
-        if new.scale != live.scale:
-            raise Refused(f"its rating scale {new.scale} is not the live one {live.scale}")
+        span, live_span = (new.scale.low, new.scale.high), (live.scale.low, live.scale.high)
+        if span != live_span:
+            raise Refused(f"its rating scale {span} is not the live one {live_span}")
     return new
 
 

@@ -112,8 +112,8 @@ class Recommendations:
         self.users = IdIndex(a["user_ids"])
         self.items = IdIndex(a["item_ids"])
         self.movies = IdIndex(a["movie_ids"])
-        self.scale = (float(meta["scale"]["low"]), float(meta["scale"]["high"]))
-        self.rating_scale = RatingScale(*self.scale, meta["scale"].get("step"))
+        scale = meta["scale"]
+        self.scale = RatingScale(float(scale["low"]), float(scale["high"]), scale.get("step"))
         self._model = model  # fold-in, and the scores of models without a bilinear form
         self._folded: OrderedDict[tuple[str, int], Ranked] = OrderedDict()
         self._folded_lock = threading.Lock()
@@ -347,7 +347,7 @@ class Recommendations:
         if self._item_vectors is None:
             return ranked
         rating = self._item_vectors[ranked.items] @ self._user_vectors[user]
-        predicted = np.clip(rating, *self.scale).astype(np.float32)
+        predicted = self.scale.clip(rating).astype(np.float32)
         return Ranked(ranked.items, ranked.scores, ranked.fallback, ranked.total, predicted)
 
     def _recommend_folded(
@@ -580,7 +580,7 @@ class Recommendations:
             else:
                 score = self._model.predict_indices(u, i).rating
             rating[known] = score
-        return np.clip(rating, *self.scale).astype(np.float32), ~known
+        return self.scale.clip(rating).astype(np.float32), ~known
 
     def predict(self, user_ids: list, movie_ids: list) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ratings and fallback flags for aligned lists of raw ids."""

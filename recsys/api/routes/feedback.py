@@ -83,7 +83,7 @@ def build_router(prefix: str = "/v1") -> APIRouter:
         user = service.user_key(user_id)
         if user is None:
             raise unprocessable(("path", "user_id"), "not a user id of this data set")
-        scale = service.rating_scale
+        scale = service.scale
         on_scale = f"between {scale.low:g} and {scale.high:g}" + (
             f" in steps of {scale.step:g}" if scale.step else "")  # fmt: skip
         errors, rows = [], {}
