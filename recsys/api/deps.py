@@ -53,7 +53,7 @@ async def scored(service: Recommendations, work: Callable[..., T], *args, **kwar
     """Run work that scores with the model: in place when scoring is one matrix-vector product
     (a hop to the thread pool would cost more than the work), else in a worker thread, so a
     model that computes features per request never holds up the event loop."""
-    if service.scores_by_product:
+    if service.answers_in_place:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 

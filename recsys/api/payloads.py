@@ -43,7 +43,7 @@ def seed_items(service: Recommendations, ranked: Ranked, metadata: bool) -> list
 
 
 def with_predicted(items: list[dict], ranked: Ranked) -> list[dict]:
-    """Each item's ``predicted_rating`` where the service has it (a bilinear rating model)."""
+    """Each item's ``predicted_rating`` (the model's rating model gives one for every list)."""
     if ranked.predicted is not None:
         for item, rating in zip(items, rounded(ranked.predicted), strict=True):
             item["predicted_rating"] = rating

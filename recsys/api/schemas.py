@@ -183,9 +183,15 @@ class UserHistory(BaseModel):
 class ModelInfo(BaseModel):
     model: str
     params: dict
-    ranking: str | None = Field(None, description="how lists are made: 'model' or 'bilinear'")
+    ranking: str | None = Field(
+        None, description="'model': lists come from the model (kept from format 2, which also "
+        "had 'bilinear')"
+    )
     rating_model: str | None = Field(None, description="the model behind predicted ratings")
-    scorer: str | None
+    scorer: str | None = Field(
+        None, description="'model': predicted ratings come from the rating model (kept from "
+        "format 2, which also had 'bilinear')"
+    )
     trained_at: str | None
     data: dict = Field(description="training data: name, fingerprint, counts, date range")
     scale: dict

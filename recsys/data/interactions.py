@@ -155,6 +155,17 @@ class Interactions:
         return float(self.rating.mean(dtype=np.float64)) if len(self.rating) else 0.0
 
 
+def gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of all entries of the given CSR rows, row after row (no Python loop)."""
+    rows = np.asarray(rows, np.int64)
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    if len(lengths) == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
+
+
 @numba.njit(cache=True)
 def entry(indptr, indices, row, column):
     """Where ``column`` sits in CSR row ``row`` (a binary search), -1 when it is not there."""

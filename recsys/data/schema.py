@@ -44,7 +44,9 @@ class RatingScale:
         return inside
 
     def clip(self, values: np.ndarray) -> np.ndarray:
-        return np.clip(values, self.low, self.high)
+        """Values brought onto [low, high] (NaN stays NaN; two ufuncs, cheaper than np.clip
+        on the few values of a request)."""
+        return np.minimum(np.maximum(values, self.low), self.high)
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "step": self.step}

@@ -20,7 +20,7 @@ from typing import ClassVar, Self
 import numpy as np
 
 from recsys.data.dataset import Dataset
-from recsys.data.interactions import Interactions
+from recsys.data.interactions import Interactions, gather
 from recsys.errors import ConfigError, NotFittedError, UnknownUserError
 from recsys.features.bias import Biases
 
@@ -106,6 +106,9 @@ class Recommender:
     #: Models that score by computing features per pair rank only this many candidates (the
     #: most-rated unseen movies, deeper when a page needs it), not the whole catalogue.
     rank_pool: ClassVar[int | None] = None
+    #: True when a list and a predicted rating take microseconds (a matrix-vector product, a
+    #: precomputed list), so a server answers in place rather than in a worker thread.
+    answers_in_microseconds: ClassVar[bool] = False
 
     # -- hyperparameters -------------------------------------------------------------
     @classmethod
@@ -142,6 +145,31 @@ class Recommender:
     def check_fitted(self) -> None:
         if not hasattr(self, "users_"):
             raise NotFittedError(f"{self.name} is not fitted: call fit() first")
+
+    def check_state(self) -> None:
+        """Learned arrays that fit together (a loaded model is checked so, before it answers
+        anything); raises ValueError naming the first that does not."""
+        if not hasattr(self, "users_"):
+            raise ValueError("it holds no learned state")
+        n_users, n_items = len(self.users_), len(self.items_)
+        indptr, items = np.asarray(self.seen_indptr_), np.asarray(self.seen_items_)
+        fitted = (
+            len(indptr) == n_users + 1 and indptr[0] == 0 and indptr[-1] == len(items)
+            and bool((np.diff(indptr) >= 0).all())
+            and (len(items) == 0 or 0 <= items.min() <= items.max() < n_items)
+            and len(self.item_counts_) == n_items
+            and len(self.fallback_.user_bias) == n_users
+            and len(self.fallback_.item_bias) == n_items
+        )  # fmt: skip
+        if not fitted:
+            raise ValueError("the seen items, counts or fallback biases do not fit the ids")
+        biases = (self.fallback_.global_mean, self.fallback_.user_bias, self.fallback_.item_bias)
+        if not all(np.isfinite(values).all() for values in biases):
+            raise ValueError("the fallback biases are not all finite numbers")
+        self._check_state(n_users, n_items)
+
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        """A model's own arrays against the numbers of users and items (ValueError)."""
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, data: Dataset, history: Interactions | None = None) -> Self:
@@ -190,7 +218,7 @@ class Recommender:
             timestamps = np.full(len(user), self.last_timestamp_, np.int64)
         timestamps = np.asarray(timestamps, np.int64)
         known = self.known(user, item)
-        if self.handles_unknown:
+        if self.handles_unknown or known.all():
             rating = self._predict(user, item, timestamps)
         else:
             rating = self.fallback_.predict(user, item)
@@ -201,10 +229,8 @@ class Recommender:
     def known(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
         """Pairs whose user and movie both have training ratings (a cross-validation fold keeps
         the whole vocabulary, so an index alone does not make an id known)."""
-        user_count = np.diff(self.seen_indptr_)
-        ok = (user >= 0) & (item >= 0)
-        ok[ok] = (user_count[user[ok]] > 0) & (self.item_counts_[item[ok]] > 0)
-        return ok
+        u, i, indptr = np.maximum(user, 0), np.maximum(item, 0), self.seen_indptr_
+        return (user >= 0) & (item >= 0) & (indptr[u + 1] > indptr[u]) & (self.item_counts_[i] > 0)
 
     def _predict(self, user: np.ndarray, item: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
         """Scores for index pairs (known ones unless `handles_unknown`)."""
@@ -279,6 +305,17 @@ class Recommender:
             user, n, exclude_seen=exclude_seen, candidates=candidates, offset=offset
         )
         return self.items_.to_ids(best), scores
+
+    def similarity(self, item: int) -> np.ndarray:
+        """Every item's similarity to ``item`` (float32, higher is more alike; ``item`` itself
+        included). Default: the cosine of who rated them, co-rating counts over the square
+        root of both rating counts; models with movie factors compare those instead."""
+        self.check_fitted()
+        indptr, items = self.seen_indptr_, self.seen_items_
+        raters = np.searchsorted(indptr, np.flatnonzero(items == item), side="right") - 1
+        common = np.bincount(items[gather(indptr, raters)], minlength=len(self.items_))
+        counts = np.asarray(self.item_counts_, np.float64)
+        return (common / np.sqrt(np.maximum(counts * counts[item], 1.0))).astype(np.float32)
 
     # -- fold-in -----------------------------------------------------------------------
     def fold_in(self, ratings: UserRatings) -> FoldedUser:

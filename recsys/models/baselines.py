@@ -17,6 +17,7 @@ class GlobalMean(Recommender):
 
     name = "global-mean"
     handles_unknown = True
+    answers_in_microseconds = True
 
     def __init__(self) -> None:
         pass
@@ -36,6 +37,7 @@ class Baseline(Recommender):
     damped means: b_i = Σ(r − μ − b_u) / (item_damping + n_i), then the same for b_u)."""
 
     name = "baseline"
+    answers_in_microseconds = True
 
     def __init__(
         self, user_damping: float = 5.0, item_damping: float = 5.0, iterations: int = 15

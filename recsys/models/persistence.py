@@ -120,10 +120,11 @@ def load_model(path: str | Path) -> Recommender:
         with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
             for key, spec in meta["state"].items():
                 setattr(model, key, _restore(spec, arrays, path))
+        model.check_state()
     except ArtifactError:
         raise
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ArtifactError(f"{path}: corrupt or incomplete model ({error!r})") from error
+        raise ArtifactError(f"{path}: corrupt or incomplete model ({error})") from error
     return model
 
 

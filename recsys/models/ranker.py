@@ -32,7 +32,7 @@ from recsys.features.activity import SECONDS_PER_YEAR
 from recsys.features.builder import CLOSEST, DISTANCES, item_years
 from recsys.features.era import ERAS, movie_eras
 from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, user_genre_totals
-from recsys.models.base import Recommender, UserRatings, top_n
+from recsys.models.base import Predictions, Recommender, UserRatings, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
 from recsys.models.trees import Forest
 
@@ -485,6 +485,19 @@ class Ranker(Recommender):
     def rater_(self) -> Recommender:
         """The model that answers predicted ratings."""
         return self.raters_[self.rating_model]
+
+    @property
+    def answers_in_microseconds(self) -> bool:
+        """Lists are precomputed, and predicted ratings as quick as the rating model's."""
+        return self.precompute > 0 and self.rater_.answers_in_microseconds
+
+    def similarity(self, item: int) -> np.ndarray:
+        """The rating model's (movie factors for matrix factorisation)."""
+        return self.rater_.similarity(item)
+
+    def predict_indices(self, user: np.ndarray, item: np.ndarray, timestamps=None) -> Predictions:
+        """The rating model's, fallback flags included."""
+        return self.rater_.predict_indices(user, item, timestamps)
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self.rater_.predict_indices(user, item, timestamps).rating

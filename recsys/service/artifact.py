@@ -5,16 +5,13 @@ A folder holds
 * ``model.json`` + ``arrays.npz`` — the model itself (`recsys.models.persistence`), so
   `load_model(folder)` works on an artifact too;
 * ``serving.npz`` — plain arrays, read with ``allow_pickle=False``: the id vocabularies, the
-  scoring vectors of a bilinear rating model (matrix factorisation), the fallback biases, the
   training history as CSR by user and by movie, popularity and the catalogue;
-* ``artifact.json`` — format, model name and hyperparameters, how recommendations
-  (``ranking``) and predicted ratings (``scorer``) are made, training-data fingerprint,
-  trained_at and evaluation metrics. Written last: a folder without it is incomplete.
+* ``artifact.json`` — format, model name and hyperparameters, the rating model behind
+  predicted ratings, training-data fingerprint, trained_at and evaluation metrics. Written
+  last: a folder without it is incomplete.
 
-Recommendations come from the model (the ranker, by default) or, for a bare matrix
-factorisation, from its bilinear form; predicted ratings come from the model's rating model
-(`Ranker.rater_`), as one dot product when that is a matrix factorisation. Loading reads
-the model too (it folds users in) — as data, never as code.
+Lists, predicted ratings, similar movies and fold-ins all come from the model, whatever it
+is, through the model contract; loading reads the model as data, never as code.
 """
 
 from __future__ import annotations
@@ -41,18 +38,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "recsys-artifact"
-FORMAT_VERSION = 2  # 2: recommendations by a ranking model, predictions by its rating model
+FORMAT_VERSION = 3  # 3: everything scored by the model (2 held a copy of MF's vectors)
 META_FILE = "artifact.json"
 ARRAYS_FILE = "serving.npz"
-# Arrays every artifact holds, and those of a bilinear scorer.
+# The arrays of serving.npz.
 REQUIRED = (
-    "user_ids", "item_ids", "user_known", "item_known", "seen_indptr", "seen_items",
-    "fallback_mean", "fallback_user_bias", "fallback_item_bias", "history_indptr", "history_items",
-    "history_ratings", "history_timestamps", "raters_indptr", "raters_users", "raters_ratings",
-    "item_rating_count", "item_rating_mean", "movie_ids", "movie_titles", "movie_has_title",
-    "movie_years", "movie_genre_indptr", "movie_genre_codes", "genre_names", "item_movie",
+    "user_ids", "item_ids", "history_indptr", "history_items", "history_ratings",
+    "history_timestamps", "raters_indptr", "raters_users", "raters_ratings", "item_rating_count",
+    "item_rating_mean", "movie_ids", "movie_titles", "movie_has_title", "movie_years",
+    "movie_genre_indptr", "movie_genre_codes", "genre_names", "item_movie",
 )  # fmt: skip
-BILINEAR = ("user_vectors", "item_vectors", "item_factors")
 
 
 def check_destination(folder: str | Path) -> Path:
@@ -118,7 +113,7 @@ def save_artifact(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / META_FILE).unlink(missing_ok=True)  # incomplete until rewritten below
     model.save(folder)
-    arrays, scorer = _serving_arrays(model, dataset)
+    arrays = _serving_arrays(model, dataset)
     tmp = folder / f"{ARRAYS_FILE}.{os.getpid()}.tmp"
     with open(tmp, "wb") as out:
         np.savez(out, **arrays)
@@ -130,8 +125,6 @@ def save_artifact(
         "recsys_version": recsys.__version__,
         "model": model.name,
         "params": model.get_params(),
-        "ranking": "bilinear" if _is_bilinear(model) else "model",
-        "scorer": scorer,
         "rating_model": rating_model(model).name,
         "trained_at": getattr(model, "trained_at_", None),
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -181,11 +174,10 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
             f"{FORMAT_VERSION} — retrain with `recsys train`"
         )
     _check_scale(meta_file, meta.get("scale"))
-    needed = REQUIRED + (BILINEAR if meta.get("scorer") == "bilinear" else ())
     check_npz_sizes(folder / ARRAYS_FILE)
     try:
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as stored:
-            missing = [name for name in needed if name not in stored.files]
+            missing = [name for name in REQUIRED if name not in stored.files]
             if missing:
                 raise ArtifactError(f"{folder / ARRAYS_FILE}: missing arrays {', '.join(missing)}")
             arrays = {name: stored[name] for name in stored.files}
@@ -193,8 +185,8 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
         raise
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
         raise ArtifactError(f"{folder / ARRAYS_FILE}: corrupt or unreadable ({error})") from error
-    _check_shapes(folder, arrays, meta.get("scorer"))
-    _check_values(folder / ARRAYS_FILE, arrays, meta.get("scorer"))
+    _check_shapes(folder, arrays)
+    _check_values(folder / ARRAYS_FILE, arrays)
     return meta, arrays
 
 
@@ -229,9 +221,8 @@ def check_npz_sizes(path: Path) -> None:
         raise ArtifactError(f"{path}: corrupt or unreadable ({error})") from error
 
 
-def _check_values(path: Path, a: dict[str, np.ndarray], scorer: str | None) -> None:
-    """Ranges and finiteness: catalogue codes inside their tables, numbers finite, vectors
-    two-dimensional."""
+def _check_values(path: Path, a: dict[str, np.ndarray]) -> None:
+    """Ranges and finiteness: catalogue codes inside their tables, numbers finite."""
     wrong = []
     n_movies, n_genres = len(a["movie_ids"]), len(a["genre_names"])
     for name, size in (("item_movie", n_movies), ("movie_genre_codes", n_genres)):
@@ -241,39 +232,25 @@ def _check_values(path: Path, a: dict[str, np.ndarray], scorer: str | None) -> N
     indptr = a["movie_genre_indptr"]
     if indptr[0] != 0 or indptr[-1] != len(a["movie_genre_codes"]) or (np.diff(indptr) < 0).any():
         wrong.append("movie_genre_indptr does not index movie_genre_codes")
-    if a["fallback_mean"].ndim != 0:
-        wrong.append("fallback_mean is not one number")
-    floats = ["fallback_mean", "fallback_user_bias", "fallback_item_bias", "history_ratings",
-              "raters_ratings", "item_rating_mean"]  # fmt: skip
-    floats += list(BILINEAR) if scorer == "bilinear" else []
-    for name in floats:
+    for name in ("history_ratings", "raters_ratings", "item_rating_mean"):
         if a[name].dtype.kind != "f" or not np.isfinite(a[name]).all():
             wrong.append(f"{name} is not all finite numbers")
-    if scorer == "bilinear":
-        wrong += [f"{name} is not a matrix" for name in BILINEAR if a[name].ndim != 2]
     if wrong:
         raise ArtifactError(f"{path}: {'; '.join(wrong)}")
 
 
-def _check_shapes(folder: Path, a: dict[str, np.ndarray], scorer: str | None) -> None:
+def _check_shapes(folder: Path, a: dict[str, np.ndarray]) -> None:
     n_users, n_items, n_movies = len(a["user_ids"]), len(a["item_ids"]), len(a["movie_ids"])
     expected = {
-        "user_known": n_users, "item_known": n_items, "seen_indptr": n_users + 1,
-        "fallback_user_bias": n_users, "fallback_item_bias": n_items,
         "history_indptr": n_users + 1, "raters_indptr": n_items + 1,
         "item_rating_count": n_items, "item_rating_mean": n_items, "item_movie": n_items,
         "movie_titles": n_movies, "movie_has_title": n_movies, "movie_years": n_movies,
         "movie_genre_indptr": n_movies + 1,
     }  # fmt: skip
-    if scorer == "bilinear":
-        expected |= {"user_vectors": n_users, "item_vectors": n_items, "item_factors": n_items}
     wrong = [f"{k} has {len(a[k])} rows, expected {n}" for k, n in expected.items()
              if len(a[k]) != n]  # fmt: skip
-    if scorer == "bilinear" and a["user_vectors"].shape[1:] != a["item_vectors"].shape[1:]:
-        wrong.append("user_vectors and item_vectors differ in width")
     if not wrong:
         bounds = (
-            ("seen_items", a["seen_indptr"], n_items),
             ("history_items", a["history_indptr"], n_items),
             ("raters_users", a["raters_indptr"], n_users),
         )
@@ -287,7 +264,7 @@ def _check_shapes(folder: Path, a: dict[str, np.ndarray], scorer: str | None) ->
 
 
 # -- building the serving arrays ------------------------------------------------------------
-def _serving_arrays(model: Recommender, dataset: Dataset) -> tuple[dict[str, np.ndarray], str]:
+def _serving_arrays(model: Recommender, dataset: Dataset) -> dict[str, np.ndarray]:
     from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
 
     users, items = model.users_, model.items_
@@ -306,13 +283,6 @@ def _serving_arrays(model: Recommender, dataset: Dataset) -> tuple[dict[str, np.
     arrays = {
         "user_ids": _plain_ids(users.ids),
         "item_ids": _plain_ids(items.ids),
-        "user_known": np.diff(model.seen_indptr_) > 0,
-        "item_known": np.asarray(model.item_counts_) > 0,
-        "seen_indptr": np.asarray(model.seen_indptr_, np.int64),
-        "seen_items": np.asarray(model.seen_items_, np.int32),
-        "fallback_mean": np.asarray(model.fallback_.global_mean, np.float64),
-        "fallback_user_bias": np.asarray(model.fallback_.user_bias, np.float32),
-        "fallback_item_bias": np.asarray(model.fallback_.item_bias, np.float32),
         "history_indptr": _indptr(u, n_users),
         "history_items": i[by_user].astype(np.int32),
         "history_ratings": rating[by_user],
@@ -324,37 +294,12 @@ def _serving_arrays(model: Recommender, dataset: Dataset) -> tuple[dict[str, np.
         "item_rating_mean": np.divide(total, count, out=np.zeros(n_items), where=count > 0),
     }
     arrays |= _catalogue_arrays(dataset.movies, arrays["item_ids"])
-    scorer = "model"
-    if _is_bilinear(rating_model(model)):
-        scorer = "bilinear"
-        arrays |= _bilinear_arrays(rating_model(model))
-    return arrays, scorer
+    return arrays
 
 
 def rating_model(model: Recommender) -> Recommender:
     """The model that answers predicted ratings: a ranker's rating model, else the model."""
     return getattr(model, "rater_", model)
-
-
-def _is_bilinear(model: Recommender) -> bool:
-    """Matrix factorisation: r̂ = μ + b_u + b_i + p_u·q_i (and nothing else)."""
-    from recsys.models.mf import MatrixFactorization
-
-    return type(model) is MatrixFactorization
-
-
-def _bilinear_arrays(model) -> dict[str, np.ndarray]:
-    """r̂ = [p_u, 1, μ + b_u] · [q_i, b_i, 1]: one dot product, so a user's scores for every
-    movie are one matrix-vector product over contiguous float32 rows."""
-    P = np.asarray(model.user_factors_, np.float32)
-    Q = np.asarray(model.item_factors_, np.float32)
-    user_base = (model.global_mean_ + model.user_bias_).astype(np.float32)
-    ones_u, ones_i = np.ones((len(P), 1), np.float32), np.ones((len(Q), 1), np.float32)
-    return {
-        "user_vectors": np.ascontiguousarray(np.hstack([P, ones_u, user_base[:, None]])),
-        "item_vectors": np.ascontiguousarray(np.hstack([Q, model.item_bias_[:, None], ones_i])),
-        "item_factors": np.ascontiguousarray(Q),
-    }
 
 
 def _catalogue_arrays(movies, item_ids: np.ndarray) -> dict[str, np.ndarray]:

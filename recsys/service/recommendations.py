@@ -1,11 +1,12 @@
 """`Recommendations`: the framework-free service object behind the HTTP API.
 
-Everything a request needs is an array built once at load time: the scoring vectors as
-contiguous float32 (a user's scores for every movie are one matrix-vector product), the seen
-items and the history as CSR, popularity in order, and the catalogue as arrays and lists. A
-recommendation is that product, a mask, and a partial sort. Methods are pure reads, safe to
-call from many threads at once. Raw ids come in and go out; unknown ones raise
-`UnknownUserError` / `UnknownItemError`, unusable arguments `ConfigError`.
+Lists, scores, predicted ratings, similar movies and fold-ins come from the model, through
+the one contract every model keeps (`recsys.models.base.Recommender`); there is no other
+path for any model. Everything else a request needs is an array built once at load time: the
+history as CSR by user and by movie, popularity in order, and the catalogue as arrays and
+lists. Methods are pure reads, safe to call from many threads at once. Raw ids come in and go
+out; unknown ones raise `UnknownUserError` / `UnknownItemError`, unusable arguments
+`ConfigError`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recsys.data.interactions import gather
 from recsys.data.schema import RatingScale
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
 from recsys.features.closest.nearest import FEW_COMMON, MISSING_COST  # SPEC §3
-from recsys.models.base import UserRatings
+from recsys.models.base import Recommender, UserRatings
 from recsys.service.artifact import load_artifact_arrays
 from recsys.service.ids import IdIndex
 
@@ -58,7 +60,7 @@ class Ranked:
     scores: np.ndarray
     fallback: bool = False
     total: int = 0  # how many movies passed the filters (for paging)
-    predicted: np.ndarray | None = None  # predicted ratings, where they cost a dot product
+    predicted: np.ndarray | None = None  # predicted ratings of a user's list
     folded_in: bool = False  # ranked from the user's stored ratings, not the trained ones
 
 
@@ -105,7 +107,9 @@ class Recommendations:
 
     feedback: Feedback | None = None
 
-    def __init__(self, meta: dict, arrays: dict[str, np.ndarray], model=None, path=None):
+    def __init__(
+        self, meta: dict, arrays: dict[str, np.ndarray], model: Recommender, path=None
+    ) -> None:
         self.meta = meta
         self.path = None if path is None else str(path)
         a = arrays
@@ -114,29 +118,9 @@ class Recommendations:
         self.movies = IdIndex(a["movie_ids"])
         scale = meta["scale"]
         self.scale = RatingScale(float(scale["low"]), float(scale["high"]), scale.get("step"))
-        self._model = model  # fold-in, and the scores of models without a bilinear form
+        self._model = model
         self._folded: OrderedDict[tuple[str, int], Ranked] = OrderedDict()
         self._folded_lock = threading.Lock()
-        bilinear = meta.get("scorer") == "bilinear"
-        self._user_vectors = self._item_vectors = None
-        if bilinear:
-            self._user_vectors = np.ascontiguousarray(a["user_vectors"], np.float32)
-            self._item_vectors = np.ascontiguousarray(a["item_vectors"], np.float32)
-            factors = np.ascontiguousarray(a["item_factors"], np.float32)
-            self._similar_vectors = factors
-            self._similar_norms = np.linalg.norm(factors, axis=1).astype(np.float32)
-        else:
-            self._similar_vectors = self._similar_norms = None
-        self._ranks_by_model = meta.get("ranking") != "bilinear"
-        if (self._ranks_by_model or not bilinear) and model is None:
-            raise ConfigError("an artifact without a bilinear scorer needs its model")
-        self._user_known = a["user_known"].astype(bool)
-        self._item_known = a["item_known"].astype(bool)
-        self._seen_indptr = a["seen_indptr"]
-        self._seen_items = a["seen_items"]
-        self._fallback_mean = float(a["fallback_mean"])
-        self._fallback_user_bias = a["fallback_user_bias"].astype(np.float32)
-        self._fallback_item_bias = a["fallback_item_bias"].astype(np.float32)
         self._history_indptr = a["history_indptr"]
         self._history_items = a["history_items"]
         self._history_ratings = a["history_ratings"]
@@ -183,7 +167,7 @@ class Recommendations:
     def warm(self) -> None:
         """Run a fold-in once (a training user's first 20 ratings), so the kernels it uses are
         compiled (or read from the cache) before the first request, not during it."""
-        if not len(self.users) or self._model is None:
+        if not len(self.users):
             return
         user = int(np.argmax(np.diff(self._history_indptr)))
         span = slice(self._history_indptr[user], self._history_indptr[user + 1])
@@ -256,7 +240,7 @@ class Recommendations:
         return user, merged
 
     def seen(self, user: int) -> np.ndarray:
-        return self._seen_items[self._seen_indptr[user] : self._seen_indptr[user + 1]]
+        return self._model.seen(user)
 
     def candidates(
         self,
@@ -284,19 +268,11 @@ class Recommendations:
 
     # -- scores --------------------------------------------------------------------------
     @property
-    def scores_by_product(self) -> bool:
-        """Whether answering is cheap enough to run in place: predictions are one dot product
-        (a bilinear rating model) and a list is one matrix-vector product or a precomputed
-        ranking (the ranker), tens of microseconds; other models compute features per movie."""
-        if self._item_vectors is None:
-            return False
-        return not self._ranks_by_model or bool(getattr(self._model, "precompute", 0))
-
-    def score_items(self, user: int) -> np.ndarray:
-        """Every item's score for a user index (a fresh float32 array)."""
-        if self._item_vectors is not None:
-            return self._item_vectors @ self._user_vectors[user]
-        return np.array(self._model.score_items(user), np.float32)
+    def answers_in_place(self) -> bool:
+        """Whether answering is cheap enough to run on the event loop: the model's lists and
+        predicted ratings take microseconds (a matrix-vector product, a precomputed list);
+        models that compute features per movie answer in a worker thread."""
+        return bool(self._model.answers_in_microseconds)
 
     def _rank(self, scores: np.ndarray, n: int, offset: int, mask: np.ndarray | None) -> Ranked:
         if mask is not None:
@@ -337,17 +313,9 @@ class Recommendations:
                 return Ranked(page.items[offset:end], page.scores[offset:end], total=page.total,
                               predicted=page.predicted[offset:end], folded_in=True)  # fmt: skip
             return self._recommend_folded(merged, n, offset, exclude_seen, candidates)
-        if self._ranks_by_model:
-            ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
-        else:
-            scores = self.score_items(user)
-            if exclude_seen:
-                scores[self.seen(user)] = -np.inf
-            ranked = self._rank(scores, n, offset, candidates)
-        if self._item_vectors is None:
-            return ranked
-        rating = self._item_vectors[ranked.items] @ self._user_vectors[user]
-        predicted = self.scale.clip(rating).astype(np.float32)
+        ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
+        users = np.full(len(ranked.items), user, np.int64)
+        predicted = self._model.predict_indices(users, ranked.items).rating
         return Ranked(ranked.items, ranked.scores, ranked.fallback, ranked.total, predicted)
 
     def _recommend_folded(
@@ -406,26 +374,13 @@ class Recommendations:
         offset: int = 0,
         candidates: np.ndarray | None = None,
     ) -> Ranked:
-        """Movies most like a movie, best first, with their cosine similarity: of the factor
-        vectors for matrix factorisation, else of who rated them (co-rating counts)."""
+        """Movies most like a movie, best first, with the model's similarity
+        (`Recommender.similarity`: the cosine of movie factors, or of who rated them)."""
         _check_page(n, offset)
         item = self.item_index(movie_id)
-        if self._similar_vectors is not None:
-            norms = self._similar_norms
-            vectors = self._similar_vectors
-            scores = vectors @ vectors[item] / (norms * norms[item] + np.float32(1e-9))
-        else:
-            scores = self._co_rating_cosine(item)
+        scores = np.array(self._model.similarity(item), np.float32)
         scores[item] = -np.inf
         return self._rank(scores, n, offset, candidates)
-
-    def _co_rating_cosine(self, item: int) -> np.ndarray:
-        raters = self._raters_users[self._raters_indptr[item] : self._raters_indptr[item + 1]]
-        rows = _gather(self._history_indptr, raters)
-        common = np.bincount(self._history_items[rows], minlength=len(self.items))
-        counts = self.rating_count.astype(np.float64)
-        scale = np.sqrt(np.maximum(counts * counts[item], 1.0))
-        return (common / scale).astype(np.float32)
 
     def popular(
         self,
@@ -465,7 +420,7 @@ class Recommendations:
             item = self.item_index(movie_id)
             other = items != item
             items, mine = items[other], mine[other]
-        entries = _gather(self._raters_indptr, items)
+        entries = gather(self._raters_indptr, items)
         raters = self._raters_users[entries]
         repeats = np.diff(self._raters_indptr)[items]
         difference = np.abs(self._raters_ratings[entries] - np.repeat(mine, repeats))
@@ -561,26 +516,10 @@ class Recommendations:
     # -- predicted ratings ---------------------------------------------------------------
     def predict_indices(self, user: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ratings (float32, on the scale) for index pairs (-1: unknown) and the
-        fallback flags: a pair with an unknown side gets μ + b_u + b_i of the damped baseline
-        (an unknown side adds no bias), as every model does."""
-        user = np.asarray(user, np.int64)
-        item = np.asarray(item, np.int64)
-        known = (user >= 0) & (item >= 0)
-        known[known] = self._user_known[user[known]] & self._item_known[item[known]]
-        safe_u, safe_i = np.maximum(user, 0), np.maximum(item, 0)
-        rating = (
-            self._fallback_mean
-            + np.where(user >= 0, self._fallback_user_bias[safe_u], 0.0)
-            + np.where(item >= 0, self._fallback_item_bias[safe_i], 0.0)
-        ).astype(np.float32)
-        if known.any():
-            u, i = user[known], item[known]
-            if self._item_vectors is not None:
-                score = np.einsum("ij,ij->i", self._user_vectors[u], self._item_vectors[i])
-            else:
-                score = self._model.predict_indices(u, i).rating
-            rating[known] = score
-        return self.scale.clip(rating).astype(np.float32), ~known
+        fallback flags: the model's (`Recommender.predict_indices`), where a pair with an
+        unknown side gets the damped baseline, as every model does."""
+        found = self._model.predict_indices(np.asarray(user, np.int64), np.asarray(item, np.int64))
+        return found.rating, found.fallback
 
     def predict(self, user_ids: list, movie_ids: list) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ratings and fallback flags for aligned lists of raw ids."""
@@ -619,9 +558,9 @@ class Recommendations:
         return {
             "model": m.get("model"),
             "params": m.get("params", {}),
-            "ranking": m.get("ranking", "bilinear"),
+            "ranking": "model",
             "rating_model": m.get("rating_model", m.get("model")),
-            "scorer": m.get("scorer"),
+            "scorer": "model",
             "trained_at": m.get("trained_at"),
             "data": m.get("data", {}),
             "scale": m.get("scale", {}),
@@ -638,16 +577,6 @@ class Recommendations:
             "movies": len(self.items),
             "genres": self.genre_names,
         }
-
-
-def _gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Positions of all entries of the given CSR rows, row after row (no Python loop)."""
-    starts = indptr[rows]
-    lengths = indptr[np.asarray(rows) + 1] - starts
-    if len(lengths) == 0:
-        return np.zeros(0, np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
 
 
 def _check_page(n: int, offset: int) -> None:

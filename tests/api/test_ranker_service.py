@@ -35,7 +35,7 @@ def test_the_artifact_names_how_it_ranks_and_rates(ranker_artifact):
     _, folder = ranker_artifact
     info = load_artifact(folder).model_info()
     assert info["model"] == "ranker" and info["ranking"] == "model"
-    assert info["rating_model"] == "mf" and info["scorer"] == "bilinear"
+    assert info["rating_model"] == "mf" and info["scorer"] == "model"
     assert "/" not in info["artifact"]
     assert not list(folder.rglob("*.joblib")) and not list(folder.rglob("*.pkl"))
 

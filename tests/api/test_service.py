@@ -1,4 +1,4 @@
-"""The service object on its own: string ids, and a model without a bilinear form."""
+"""The service object on its own: string ids, and models of every kind through one contract."""
 
 from __future__ import annotations
 

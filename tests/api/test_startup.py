@@ -52,13 +52,13 @@ def test_a_data_folder_is_trained_on_at_start_up(tmp_path):
 
 
 def test_a_model_scored_by_features_serves_what_the_model_says(tmp_path):
-    # item-knn has no bilinear form: its scoring runs in worker threads, through the model.
+    # item-knn computes features per movie: its scoring runs in worker threads.
     dataset = synthesize(4_000, n_users=80, n_movies=120, seed=6)
     model = make_model("item-knn").fit(dataset)
     folder = save_artifact(model, dataset, tmp_path / "knn")
     user, movie = (int(v) for v in dataset.ratings[["user_id", "item_id"]].iloc[3])
     with TestClient(create_app(Settings(model=folder))) as client:
-        assert client.get("/v1/model").json()["scorer"] == "model"
+        assert client.get("/v1/model").json()["model"] == "item-knn"
         items = client.get(f"/recommendations/{user}").json()["items"]
         assert [int(i["id"]) for i in items] == model.recommend(user, 10)[0].tolist()
         page = client.get(f"/v1/users/{user}/recommendations", params={"n": 3, "offset": 2})
@@ -83,9 +83,9 @@ def test_a_missing_data_folder_stops_start_up(tmp_path):
         (lambda f: (f / "serving.npz").write_bytes(b"PK\x03\x04 truncated"), "corrupt"),
         (lambda f: _set_meta(f, format_version=99), "artifact format 99"),
         (lambda f: _set_meta(f, format="something-else"), "not a recsys artifact"),
-        (lambda f: _drop_array(f, "item_vectors"), "missing arrays item_vectors"),
-        (lambda f: _drop_array(f, "fallback_mean"), "missing arrays fallback_mean"),
-        (lambda f: _drop_rows(f, "user_known"), "inconsistent arrays"),
+        (lambda f: _drop_array(f, "raters_users"), "missing arrays raters_users"),
+        (lambda f: _drop_array(f, "item_movie"), "missing arrays item_movie"),
+        (lambda f: _drop_rows(f, "item_rating_count"), "inconsistent arrays"),
         (lambda f: shutil.rmtree(f), "no such artifact folder"),
     ],
 )

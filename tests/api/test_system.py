@@ -21,7 +21,7 @@ def test_not_ready_before_start_up():
 
 def test_model_info_names_the_model_data_and_metrics(client, dataset, artifact):
     body = client.get("/v1/model").json()
-    assert body["model"] == "mf" and body["scorer"] == "bilinear"
+    assert body["model"] == "mf" and body["rating_model"] == "mf"
     assert body["params"]["n_factors"] == 16
     assert body["data"]["fingerprint"] == dataset.fingerprint
     assert body["data"]["ratings"] == len(dataset.ratings)

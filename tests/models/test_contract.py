@@ -105,6 +105,30 @@ def test_save_and_load_give_the_same_model(fitted, split, tmp_path):
     np.testing.assert_array_equal(loaded.recommend(user)[0], fitted.recommend(user)[0])
 
 
+def test_similarity_is_a_finite_score_per_movie_and_a_movie_is_most_like_itself(
+    fitted, train, tmp_path
+):
+    history = Interactions.from_ratings(train.ratings)
+    item = int(np.argmax(history.by_item.counts))
+    scores = fitted.similarity(item)
+    assert scores.shape == (len(fitted.items_),) and scores.dtype == np.float32
+    assert np.isfinite(scores).all()
+    assert scores[item] >= scores.max() - 1e-5  # cosine: nothing beats the movie itself
+    loaded_scores = load_model(fitted.save(tmp_path / "model")).similarity(item)
+    np.testing.assert_allclose(loaded_scores, scores, atol=1e-6)
+
+
+def test_a_loaded_model_whose_arrays_do_not_fit_its_ids_is_refused(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    arrays["seen_indptr_"] = arrays["seen_indptr_"][:-1]
+    with open(folder / "arrays.npz", "wb") as out:
+        np.savez(out, **arrays)
+    with pytest.raises(ArtifactError, match="do not fit the ids"):
+        load_model(folder)
+
+
 def test_a_damaged_artifact_is_refused_with_a_reason(fitted, tmp_path):
     folder = fitted.save(tmp_path / "model")
     (folder / "arrays.npz").write_bytes(b"not an npz")

@@ -88,7 +88,7 @@ def test_a_header_claiming_two_to_the_forty_rows_is_refused_before_allocating(ar
     refused(artifact, "huge.npy claims")
 
 
-@pytest.mark.parametrize("name", ["user_vectors", "fallback_item_bias", "fallback_mean"])
+@pytest.mark.parametrize("name", ["history_ratings", "item_rating_mean"])
 def test_nan_numbers_are_refused(artifact, name):
     with np.load(artifact / "serving.npz") as a:
         values = a[name].copy()
@@ -97,12 +97,44 @@ def test_nan_numbers_are_refused(artifact, name):
     refused(artifact, f"{name} is not all finite")
 
 
-def test_one_dimensional_vectors_are_refused(artifact):
-    with np.load(artifact / "serving.npz") as a:
-        user_vectors, item_vectors = a["user_vectors"], a["item_vectors"]
-    rewrite(artifact, user_vectors=user_vectors[:, 0].copy(),
-            item_vectors=item_vectors[:, 0].copy())  # fmt: skip
-    refused(artifact, "not a matrix|differ in width")
+def rewrite_model(folder, **changes):
+    path = folder / "arrays.npz"
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    arrays.update(changes(arrays) if callable(changes) else changes)
+    with open(path, "wb") as out:
+        np.savez(out, **arrays)
+
+
+def model_refused(folder, match: str) -> None:
+    with pytest.raises(ArtifactError, match=match) as error:
+        load_artifact(folder)
+    assert "\n" not in str(error.value)
+
+
+def test_a_nan_in_the_models_factors_is_refused(artifact):
+    def damage(a):
+        factors = a["user_factors_"].copy()
+        factors[3, 1] = np.nan
+        return {"user_factors_": factors}
+
+    rewrite_model(artifact, **damage(_model_arrays(artifact)))
+    model_refused(artifact, "user_factors_ is not all finite")
+
+
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [("item_factors_", lambda v: v[:-1]), ("user_factors_", lambda v: v[:, :-1]),
+     ("user_bias_", lambda v: v[1:]), ("seen_items_", lambda v: v + 10**6)],
+)  # fmt: skip
+def test_model_arrays_that_do_not_fit_together_are_refused(artifact, name, cut):
+    rewrite_model(artifact, **{name: cut(_model_arrays(artifact)[name])})
+    model_refused(artifact, "corrupt or incomplete model")
+
+
+def _model_arrays(folder) -> dict:
+    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+        return {k: stored[k] for k in stored.files}
 
 
 def test_nothing_in_a_saved_model_is_a_pickle_and_sub_models_stay_inside(tmp_path):
