@@ -2,7 +2,8 @@
 
 ``with cluster("tcp://host:8786"):`` (or ``cluster("local:2")``, a `LocalCluster` of two
 single-threaded worker processes, closed at the end) makes an `Engine` current; the models
-that have a distributed path look it up with `current_engine` and hand it their work:
+that have a distributed path look it up with `recsys.execution.current_engine` and hand it
+their work:
 
 - ``gbm`` and ``gbm-seed``: closest-rater, era and activity features, the blend's
   out-of-fold base-model fits and predictions, and the scoring of test pairs run as tasks over
@@ -21,33 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
+
+from recsys.execution import current_engine, engine_in_use
 
 if TYPE_CHECKING:
     from recsys.distributed.engine import Engine
 
-_engine: ContextVar[Engine | None] = ContextVar("recsys_engine", default=None)
-
-
-def current_engine() -> Engine | None:
-    """The engine of the enclosing `cluster` block, or None (work stays on this machine)."""
-    return _engine.get()
+__all__ = ["check_address", "cluster", "current_engine"]
 
 
 @contextmanager
 def cluster(address: str) -> Iterator[Engine]:
     """Connect to a Dask scheduler (``tcp://host:8786``) or start ``local:N``, and make it the
-    engine of the block; a local cluster is closed when the block ends."""
+    engine of the block (`recsys.execution`); a local cluster is closed when the block ends."""
     from recsys.distributed.engine import Engine, connect
 
-    with connect(address) as client:
-        engine = Engine(client)
-        token = _engine.set(engine)
-        try:
-            yield engine
-        finally:
-            _engine.reset(token)
+    with connect(address) as client, engine_in_use(Engine(client)) as engine:
+        yield engine
 
 
 def check_address(address: str) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.distributed import current_engine
+from recsys.execution import current_engine
 from recsys.features.bias import Biases
 from recsys.features.builder import (
     BLEND_FEATURES,

@@ -24,7 +24,7 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.distributed import current_engine
+from recsys.execution import current_engine
 from recsys.models.base import Recommender
 from recsys.progress import advance
 
