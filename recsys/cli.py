@@ -534,7 +534,9 @@ def _on_cluster(args: argparse.Namespace):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="log warnings only, and draw no progress bars"
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -709,7 +711,8 @@ def main(argv: list[str] | None = None) -> int:
         from recsys.progress import reporting
 
         bars = _ProgressBars()
-        with logging_redirect_tqdm(), reporting(bars), _on_cluster(args):  # log lines above bars
+        listening = contextlib.nullcontext() if args.quiet else reporting(bars)
+        with logging_redirect_tqdm(), listening, _on_cluster(args):  # log lines above bars
             try:
                 args.run(args)
             finally:
