@@ -2,7 +2,8 @@
 
 `RequestLimits` is a plain ASGI middleware around the routes:
 
-* a body must say ``Content-Type: application/json`` (UTF-8, no ``Content-Encoding``): 415;
+* a body must say ``Content-Type: application/json`` (UTF-8, no ``Content-Encoding`` and no
+  transfer coding but ``chunked``): 415;
 * its bytes are counted as they arrive, whether a Content-Length was sent or the body is
   chunked, and the request is answered 413 as soon as they pass RECSYS_MAX_BODY_BYTES (a
   Content-Length over it is answered before a byte is read), so a body never costs more memory
@@ -60,18 +61,22 @@ class ClientClosed(Rejected):
 
 
 def body_framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, bytes, bytes]:
-    """Content-Length (None if absent), chunked or not, Content-Type and Content-Encoding."""
-    length, chunked, content_type, encoding = None, False, b"", b""
+    """Content-Length (None if absent), chunked or not, Content-Type, and the body's
+    encoding: its Content-Encoding, or a compression named among its transfer codings
+    (``Transfer-Encoding: gzip, chunked``), which is a compressed body all the same."""
+    length, chunked, content_type, encoding, compressed = None, False, b"", b"", b""
     for name, value in headers:
         if name == b"content-length":
             length = int(value) if value.strip().isdigit() else None
         elif name == b"transfer-encoding":
             chunked = True
+            codings = [c.strip() for c in value.lower().split(b",")]
+            compressed = b",".join(c for c in codings if c not in (b"chunked", b"identity", b""))
         elif name == b"content-type":
             content_type = value
         elif name == b"content-encoding":
             encoding = value
-    return length, chunked, content_type, encoding
+    return length, chunked, content_type, compressed or encoding
 
 
 def is_json(content_type: bytes) -> bool:

@@ -138,6 +138,16 @@ def test_a_compressed_body_is_415_not_inflated(server, http, note):
     assert http.post("/predictions", content=b'{"pairs": []}', headers=spelled).status_code == 200
 
 
+@pytest.mark.parametrize("codings", [b"gzip, chunked", b"deflate,chunked", b"br, chunked"])
+def test_a_body_compressed_as_a_transfer_coding_is_415_too(server, note, codings):
+    body = gzip.compress(b'{"pairs": []}')
+    with Raw(server.port) as raw:
+        raw.send(HEAD + b"Transfer-Encoding: " + codings + b"\r\n\r\n" + chunk(body) + chunk(b""))
+        answer = raw.response(timeout=5)
+    note(status_of(answer))
+    assert status_of(answer) == 415 and b"compressed" in body_of(answer)
+
+
 def test_a_client_that_leaves_mid_body_is_one_info_line_and_a_499(server, note):
     lines_before = server.log().count("\n")
     for _ in range(3):
