@@ -79,10 +79,12 @@ def _load(args: argparse.Namespace):
     return load_or_demo(args.data, **_load_options(args))
 
 
-def _progress_bar(total: int | None, unit: str = "B"):
+def _progress_bar(args: argparse.Namespace, total: int | None, unit: str):
+    """A bar on stderr for a step of the command itself; none with ``--quiet``."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, unit_scale=True, file=sys.stderr)
+    return tqdm(total=total, unit=unit, unit_scale=unit == "B", file=sys.stderr,
+                disable=args.quiet)  # fmt: skip
 
 
 class _ProgressBars:
@@ -181,7 +183,7 @@ def cmd_download(args: argparse.Namespace) -> None:
     def progress(done: int, total: int | None) -> None:
         nonlocal bar
         if bar is None:
-            bar = _progress_bar(total)
+            bar = _progress_bar(args, total, "B")
         bar.update(done - bar.n)
 
     try:
@@ -333,12 +335,10 @@ def cmd_tune(args: argparse.Namespace) -> None:
     check_tunable(args.model, args.metric)  # before any work
     if args.trials < 1:
         raise ConfigError(f"--trials must be >= 1, got {args.trials}")
-    from tqdm import tqdm
-
     from recsys.evaluation.tuning import plot_search, tune, write_params
 
     dataset = _load(args)
-    bar = tqdm(total=args.trials, unit="trial", file=sys.stderr)
+    bar = _progress_bar(args, args.trials, "trial")
     best: list[float] = []
 
     def on_trial(trial: dict) -> None:
@@ -364,8 +364,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _check_sources(args)  # every check before the heavy imports
     models, _ = _checked_models(args)
 
-    from tqdm import tqdm
-
     from recsys.evaluation.protocols import evaluate, with_reference
     from recsys.evaluation.report import table, write_json, write_plots
 
@@ -374,7 +372,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         return _evaluate_repeated(args, dataset, models)
     folds = args.folds if args.split == "kfold" and split is None else 1
     scored = with_reference(models, not args.no_ranking)  # popular joins as the reference
-    bar = tqdm(total=len(scored) * folds, unit="model", file=sys.stderr)
+    bar = _progress_bar(args, len(scored) * folds, "model")
 
     def on_model(name: str) -> None:
         bar.set_postfix_str(f"{name} done")

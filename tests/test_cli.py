@@ -160,13 +160,18 @@ def test_synth_says_what_it_wrote_once(tmp_path):
     assert said == [f"wrote a synthetic data set of 2,000 ratings to {tmp_path / 'out'}"]
 
 
-def test_quiet_draws_no_progress_bars_and_logs_no_info(tmp_path):
-    loud = recsys("synth", str(tmp_path / "loud"), "--ratings", "20000")
-    quiet = recsys("-q", "synth", str(tmp_path / "quiet"), "--ratings", "20000")
-    assert loud.returncode == quiet.returncode == 0
-    assert "it/s" in loud.stderr or "/s]" in loud.stderr  # a bar with its rate
+@pytest.mark.parametrize("command", ["synth", "evaluate"])
+def test_quiet_draws_no_progress_bars_and_logs_no_info(tmp_path, data, command):
+    def run(*flags: str) -> subprocess.CompletedProcess:
+        if command == "synth":
+            return recsys(*flags, "synth", str(tmp_path / f"out{flags}"), "--ratings", "20000")
+        return recsys(*flags, "evaluate", "--data", str(data), "--model", "baseline",
+                      "--no-ranking")  # fmt: skip
+
+    loud, quiet = run(), run("-q")
+    assert loud.returncode == quiet.returncode == 0, quiet.stderr
+    assert "/s]" in loud.stderr  # a bar with its rate
     assert "/s]" not in quiet.stderr and "recsys: " not in quiet.stderr
-    assert (tmp_path / "quiet").is_dir()
 
 
 def test_log_lines_never_run_into_the_progress_bar(data):
