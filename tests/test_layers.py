@@ -16,7 +16,8 @@ LAYERS = [
 
 
 def part_of(module: str) -> str | None:
-    """The part of recsys a dotted module name lies in (None: the package root)."""
+    """The part of recsys a dotted module name lies in (None: the package root; a name that
+    is no part, such as ``recsys.__version__``, is not one of `LAYERS`)."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 and parts[0] == "recsys" else None
 
@@ -25,7 +26,9 @@ def imports(path: Path) -> list[tuple[int, str]]:
     """Every recsys module the file imports, anywhere in it, with the line."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "recsys":
+            found += [(node.lineno, f"recsys.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
@@ -46,6 +49,6 @@ def test_each_part_imports_only_the_parts_below_it():
             continue
         for line, name in imports(path):
             target = part_of(name)
-            if target is not None and target != own and LAYERS.index(target) > LAYERS.index(own):
+            if target in LAYERS and target != own and LAYERS.index(target) > LAYERS.index(own):
                 wrong.append(f"{path.relative_to(ROOT.parent)}:{line} {own} imports {name}")
     assert not wrong, "\n".join(wrong)

@@ -49,11 +49,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 T = TypeVar("T")
 
 
-async def scored(service: Recommendations, work: Callable[..., T], *args, **kwargs) -> T:
-    """Run work that scores with the model: in place when scoring is one matrix-vector product
-    (a hop to the thread pool would cost more than the work), else in a worker thread, so a
+async def scored(in_place: bool, work: Callable[..., T], *args, **kwargs) -> T:
+    """Run work that scores with the model: ``in_place`` when the model says it takes
+    microseconds (a hop to the thread pool would cost more than the work:
+    `Recommendations.answers_in_place`, `.similar_in_place`), else in a worker thread, so a
     model that computes features per request never holds up the event loop."""
-    if service.answers_in_place:
+    if in_place:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 

@@ -64,19 +64,19 @@ def body_framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, 
     """Content-Length (None if absent), chunked or not, Content-Type, and the body's
     encoding: its Content-Encoding, or a compression named among its transfer codings
     (``Transfer-Encoding: gzip, chunked``), which is a compressed body all the same."""
-    length, chunked, content_type, encoding, compressed = None, False, b"", b"", b""
+    length, chunked, content_type, encoding, compressed = None, False, b"", b"", []
     for name, value in headers:
         if name == b"content-length":
             length = int(value) if value.strip().isdigit() else None
-        elif name == b"transfer-encoding":
+        elif name == b"transfer-encoding":  # one list, however many lines it is sent in
             chunked = True
-            codings = [c.strip() for c in value.lower().split(b",")]
-            compressed = b",".join(c for c in codings if c not in (b"chunked", b"identity", b""))
+            codings = (c.strip() for c in value.lower().split(b","))
+            compressed += [c for c in codings if c not in (b"chunked", b"identity", b"")]
         elif name == b"content-type":
             content_type = value
         elif name == b"content-encoding":
             encoding = value
-    return length, chunked, content_type, compressed or encoding
+    return length, chunked, content_type, b",".join(compressed) or encoding
 
 
 def is_json(content_type: bytes) -> bool:

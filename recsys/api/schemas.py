@@ -37,7 +37,7 @@ BodyId = Annotated[
 
 SCORE = ("the ranking model's score (the ranker: log-odds that the user rates the movie >= 4; "
          "a bare rating model: its predicted rating)")
-PREDICTED = "the rating model's predicted rating, where it is one dot product (else absent)"
+PREDICTED = "the rating model's predicted rating of the movie for the user"
 
 
 # -- the MovieLens seed's endpoints ----------------------------------------------------------

@@ -109,6 +109,8 @@ class Recommender:
     #: True when a list and a predicted rating take microseconds (a matrix-vector product, a
     #: precomputed list), so a server answers in place rather than in a worker thread.
     answers_in_microseconds: ClassVar[bool] = False
+    #: The same for `similarity` (one matrix-vector product over movie factors).
+    similar_in_microseconds: ClassVar[bool] = False
 
     # -- hyperparameters -------------------------------------------------------------
     @classmethod
@@ -194,6 +196,7 @@ class Recommender:
         self.last_timestamp_ = int(history.timestamp.max())
         self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
         self.data_fingerprint_ = data.fingerprint
+        self._raters_by_item = None  # `_raters`, made again for the new history
         self._fit(history, data)
         return self
 
@@ -311,11 +314,25 @@ class Recommender:
         included). Default: the cosine of who rated them, co-rating counts over the square
         root of both rating counts; models with movie factors compare those instead."""
         self.check_fitted()
-        indptr, items = self.seen_indptr_, self.seen_items_
-        raters = np.searchsorted(indptr, np.flatnonzero(items == item), side="right") - 1
-        common = np.bincount(items[gather(indptr, raters)], minlength=len(self.items_))
-        counts = np.asarray(self.item_counts_, np.float64)
+        indptr, users = self._raters()
+        raters = users[indptr[item] : indptr[item + 1]]
+        items = self.seen_items_[gather(self.seen_indptr_, raters)]
+        common = np.bincount(items, minlength=len(self.items_))
+        counts = np.diff(indptr).astype(np.float64)
         return (common / np.sqrt(np.maximum(counts * counts[item], 1.0))).astype(np.float32)
+
+    def _raters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Who rated each item: the seen items as CSR by item (indptr, users), made on first
+        use and kept (4 bytes a rating), so a movie's raters are a slice, not a scan."""
+        raters = getattr(self, "_raters_by_item", None)
+        if raters is None:
+            order = np.argsort(self.seen_items_, kind="stable")
+            n_users, n_items = len(self.seen_indptr_) - 1, len(self.items_)
+            rows = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(self.seen_indptr_))
+            indptr = np.zeros(n_items + 1, np.int64)
+            np.cumsum(np.bincount(self.seen_items_, minlength=n_items), out=indptr[1:])
+            raters = self._raters_by_item = (indptr, rows[order])
+        return raters
 
     # -- fold-in -----------------------------------------------------------------------
     def fold_in(self, ratings: UserRatings) -> FoldedUser:

@@ -37,6 +37,7 @@ class MatrixFactorization(Recommender):
 
     name = "mf"
     answers_in_microseconds = True
+    similar_in_microseconds = True
 
     def __init__(
         self,

@@ -495,6 +495,10 @@ class Ranker(Recommender):
         """The rating model's (movie factors for matrix factorisation)."""
         return self.rater_.similarity(item)
 
+    @property
+    def similar_in_microseconds(self) -> bool:
+        return self.rater_.similar_in_microseconds
+
     def predict_indices(self, user: np.ndarray, item: np.ndarray, timestamps=None) -> Predictions:
         """The rating model's, fallback flags included."""
         return self.rater_.predict_indices(user, item, timestamps)

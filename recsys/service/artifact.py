@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "recsys-artifact"
 FORMAT_VERSION = 3  # 3: everything scored by the model (2 held a copy of MF's vectors)
+READABLE_VERSIONS = (2, 3)  # 2 holds every array 3 reads, and more
 META_FILE = "artifact.json"
 ARRAYS_FILE = "serving.npz"
 # The arrays of serving.npz.
@@ -167,11 +168,11 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
         raise ArtifactError(f"{meta_file}: unreadable ({error})") from error
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ArtifactError(f"{meta_file}: not a recsys artifact file")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise ArtifactError(
             f"{folder}: artifact format {meta.get('format_version')} written by recsys "
-            f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads format "
-            f"{FORMAT_VERSION} — retrain with `recsys train`"
+            f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads formats "
+            f"{', '.join(map(str, READABLE_VERSIONS))} — retrain with `recsys train`"
         )
     _check_scale(meta_file, meta.get("scale"))
     check_npz_sizes(folder / ARRAYS_FILE)
@@ -188,6 +189,19 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
     _check_shapes(folder, arrays)
     _check_values(folder / ARRAYS_FILE, arrays)
     return meta, arrays
+
+
+def check_model_fits(folder: str | Path, model: Recommender, arrays: dict[str, np.ndarray]) -> None:
+    """The model in the folder is the one the serving arrays were built for: the same user and
+    movie ids in the same order (a model file copied from another training is refused here,
+    not answered with an error at its first request)."""
+    for name, vocabulary in (("user_ids", model.users_), ("item_ids", model.items_)):
+        if not np.array_equal(_plain_ids(vocabulary.ids), arrays[name]):
+            raise ArtifactError(
+                f"{folder}: the model's {name.removesuffix('_ids')} ids differ from "
+                f"{ARRAYS_FILE}'s {name}: the model and its serving arrays come from different "
+                "trainings"
+            )
 
 
 def _check_scale(meta_file: Path, scale) -> None:

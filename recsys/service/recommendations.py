@@ -26,7 +26,7 @@ from recsys.data.schema import RatingScale
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
 from recsys.features.closest.nearest import FEW_COMMON, MISSING_COST  # SPEC §3
 from recsys.models.base import Recommender, UserRatings
-from recsys.service.artifact import load_artifact_arrays
+from recsys.service.artifact import check_model_fits, load_artifact_arrays
 from recsys.service.ids import IdIndex
 
 if TYPE_CHECKING:
@@ -162,7 +162,9 @@ class Recommendations:
         from recsys.models.persistence import load_model
 
         meta, arrays = load_artifact_arrays(folder)
-        return cls(meta, arrays, load_model(folder), folder)
+        model = load_model(folder)
+        check_model_fits(folder, model, arrays)
+        return cls(meta, arrays, model, folder)
 
     def warm(self) -> None:
         """Run a fold-in once (a training user's first 20 ratings), so the kernels it uses are
@@ -273,6 +275,11 @@ class Recommendations:
         predicted ratings take microseconds (a matrix-vector product, a precomputed list);
         models that compute features per movie answer in a worker thread."""
         return bool(self._model.answers_in_microseconds)
+
+    @property
+    def similar_in_place(self) -> bool:
+        """The same for similar movies: the model compares factor vectors (one product)."""
+        return bool(self._model.similar_in_microseconds)
 
     def _rank(self, scores: np.ndarray, n: int, offset: int, mask: np.ndarray | None) -> Ranked:
         if mask is not None:

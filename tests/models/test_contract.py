@@ -118,6 +118,12 @@ def test_similarity_is_a_finite_score_per_movie_and_a_movie_is_most_like_itself(
     np.testing.assert_allclose(loaded_scores, scores, atol=1e-6)
 
 
+def test_only_models_that_answer_by_a_product_or_a_lookup_claim_microseconds(fitted):
+    quick = {"mf", "baseline", "global-mean", "ranker"}  # the ranker: precomputed, rated by mf
+    assert bool(fitted.answers_in_microseconds) == (fitted.name in quick)
+    assert bool(fitted.similar_in_microseconds) == (fitted.name in {"mf", "ranker"})
+
+
 def test_a_loaded_model_whose_arrays_do_not_fit_its_ids_is_refused(fitted, tmp_path):
     folder = fitted.save(tmp_path / "model")
     with np.load(folder / "arrays.npz", allow_pickle=False) as stored:

@@ -132,6 +132,24 @@ def test_model_arrays_that_do_not_fit_together_are_refused(artifact, name, cut):
     model_refused(artifact, "corrupt or incomplete model")
 
 
+def test_a_model_from_another_training_is_refused_at_load(artifact, tmp_path):
+    other = synthesize(3000, n_users=70, n_movies=60, seed=9)
+    elsewhere = make_model("mf", n_factors=4, epochs=3).fit(other).save(tmp_path / "other")
+    for name in ("model.json", "arrays.npz"):
+        shutil.copy(elsewhere / name, artifact / name)
+    model_refused(artifact, "different trainings")
+
+
+def test_a_format_2_artifact_still_loads(artifact):
+    meta = json.loads((artifact / "artifact.json").read_text())
+    (artifact / "artifact.json").write_text(json.dumps(meta | {"format_version": 2}))
+    with np.load(artifact / "serving.npz") as a:  # format 2 also held MF's vectors
+        extra = {"user_vectors": np.ones((len(a["user_ids"]), 3), np.float32)}
+    rewrite(artifact, **extra)
+    service = load_artifact(artifact)
+    assert len(service.recommend(service.users.ids[0].item(), 3).items) == 3
+
+
 def _model_arrays(folder) -> dict:
     with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
         return {k: stored[k] for k in stored.files}

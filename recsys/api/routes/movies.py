@@ -54,11 +54,12 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
     async def similar(
         movie_id: MovieId, service: ServiceDep, page: Page, candidates: FiltersDep
     ) -> JSONBytes:
-        """By cosine similarity of the model's movie factors (or, for models without factors,
-        of who rated them); `score` is the similarity. A movie without ratings gets 404."""
+        """By the model's similarity: the cosine of its movie factors (matrix factorisation,
+        and the ranker that rates with it), else of who rated them; `score` is the
+        similarity. A movie without ratings gets 404."""
         n, offset = page
-        ranked = await scored(service, service.similar, movie_id, n, offset=offset,
-                              candidates=candidates)  # fmt: skip
+        ranked = await scored(service.similar_in_place, service.similar, movie_id, n,
+                              offset=offset, candidates=candidates)  # fmt: skip
         return JSONBytes(payloads.ranked_movies(service, ranked, n, offset))
 
     return router

@@ -47,7 +47,8 @@ async def predict_one(
 ) -> JSONBytes:
     """The model's rating for the pair, clipped to the scale. A user or movie the model does
     not know gets 404 (the batch endpoint predicts those with the baseline instead)."""
-    rating, fallback = await scored(service, service.predict_one, user_id, movie_id)
+    in_place = service.answers_in_place
+    rating, fallback = await scored(in_place, service.predict_one, user_id, movie_id)
     user = service.users.parse(user_id)
     movie = service.items.ids[service.item_index(movie_id)].item()
     return JSONBytes(

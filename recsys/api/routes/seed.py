@@ -42,7 +42,9 @@ def build_router(max_n: int) -> APIRouter:
         (predicted rating); with `returnMetadata=true` the ids are numbers and each item has
         `title`, `genres` and `year`. An unknown user gets 404, or with `fallback=popular` the
         most-rated movies and `"fallback": true`."""
-        ranked = await scored(service, service.recommend, user_id, n, fallback=fallback)
+        ranked = await scored(
+            service.answers_in_place, service.recommend, user_id, n, fallback=fallback
+        )
         items = payloads.seed_items(service, ranked, returnMetadata)
         return JSONBytes({"items": items, "fallback": ranked.fallback,
                           "folded_in": ranked.folded_in})  # fmt: skip

@@ -38,8 +38,8 @@ def build_router(max_n: int, prefix: str = "/v1") -> APIRouter:
         and released within a year range."""
         n, offset = page
         ranked = await scored(
-            service, service.recommend, user_id, n, offset=offset, exclude_seen=exclude_seen,
-            candidates=candidates, fallback=fallback,
+            service.answers_in_place, service.recommend, user_id, n, offset=offset,
+            exclude_seen=exclude_seen, candidates=candidates, fallback=fallback,
         )  # fmt: skip
         return JSONBytes(payloads.ranked_movies(service, ranked, n, offset))
 
