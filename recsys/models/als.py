@@ -62,6 +62,12 @@ class ImplicitALS(ItemScorer):
         self.user_factors_ = users
         self.item_factors_ = items
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        for name, rows in (("user_factors_", n_users), ("item_factors_", n_items)):
+            values = getattr(self, name)
+            if values.shape != (rows, self.n_factors) or not np.isfinite(values).all():
+                raise ValueError(f"{name} is not {rows} × {self.n_factors} finite numbers")
+
     def score_users(self, users, rated=None) -> np.ndarray:
         vectors = self.user_factors_[users] if rated is None else self.solve_users(rated)
         return vectors @ self.item_factors_.T

@@ -54,6 +54,13 @@ class EASE(ItemScorer):
         self.kept_items_ = rated.astype(np.int64)
         self.weights_ = np.ascontiguousarray(weights, np.float32)
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        kept, k = self.kept_items_, len(self.kept_items_)
+        if k and not 0 <= kept.min() <= kept.max() < n_items:
+            raise ValueError("kept_items_ names movies the model does not have")
+        if self.weights_.shape != (k, k) or not np.isfinite(self.weights_).all():
+            raise ValueError(f"weights_ is not {k} × {k} finite numbers")
+
     def score_users(self, users, rated=None) -> np.ndarray:
         rated = self.rated_[users] if rated is None else rated
         scores = np.full((rated.shape[0], len(self.items_)), -np.inf, np.float32)

@@ -428,6 +428,14 @@ class Ranker(Recommender):
             self.ranked_items_[user[keep], position[keep]] = item[keep]
             self.ranked_scores_[user[keep], position[keep]] = scores[keep]
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        items, scores = self.ranked_items_, self.ranked_scores_
+        if items.shape != (n_users, self.precompute) or scores.shape != items.shape:
+            raise ValueError(f"the precomputed lists are {items.shape}, expected "
+                             f"{(n_users, self.precompute)}")  # fmt: skip
+        if items.size and not -1 <= items.min() <= items.max() < n_items:
+            raise ValueError("the precomputed lists name movies the model does not have")
+
     def recommend_indices(
         self,
         user: int,

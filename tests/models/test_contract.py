@@ -118,6 +118,22 @@ def test_similarity_is_a_finite_score_per_movie_and_a_movie_is_most_like_itself(
     np.testing.assert_allclose(loaded_scores, scores, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("name", "array"),
+    [("mf", "item_factors_"), ("als", "user_factors_"), ("ease", "weights_"),
+     ("ranker", "ranked_items_")],
+)  # fmt: skip
+def test_a_models_own_arrays_that_do_not_fit_its_ids_are_refused(name, array, train, tmp_path):
+    folder = make_model(name, **FAST.get(name, {})).fit(train).save(tmp_path / name)
+    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    arrays[array] = arrays[array][:-1]  # a row short
+    with open(folder / "arrays.npz", "wb") as out:
+        np.savez(out, **arrays)
+    with pytest.raises(ArtifactError, match=array.removesuffix("_") + "|precomputed lists"):
+        load_model(folder)
+
+
 def test_only_models_that_answer_by_a_product_or_a_lookup_claim_microseconds(fitted):
     quick = {"mf", "baseline", "global-mean", "ranker"}  # the ranker: precomputed, rated by mf
     assert bool(fitted.answers_in_microseconds) == (fitted.name in quick)
