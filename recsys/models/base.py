@@ -318,7 +318,7 @@ class Recommender:
         raters = users[indptr[item] : indptr[item + 1]]
         items = self.seen_items_[gather(self.seen_indptr_, raters)]
         common = np.bincount(items, minlength=len(self.items_))
-        counts = np.diff(indptr).astype(np.float64)
+        counts = np.asarray(self.item_counts_, np.float64)
         return (common / np.sqrt(np.maximum(counts * counts[item], 1.0))).astype(np.float32)
 
     def _raters(self) -> tuple[np.ndarray, np.ndarray]:
@@ -327,10 +327,10 @@ class Recommender:
         raters = getattr(self, "_raters_by_item", None)
         if raters is None:
             order = np.argsort(self.seen_items_, kind="stable")
-            n_users, n_items = len(self.seen_indptr_) - 1, len(self.items_)
+            n_users = len(self.seen_indptr_) - 1
             rows = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(self.seen_indptr_))
-            indptr = np.zeros(n_items + 1, np.int64)
-            np.cumsum(np.bincount(self.seen_items_, minlength=n_items), out=indptr[1:])
+            indptr = np.zeros(len(self.items_) + 1, np.int64)
+            np.cumsum(self.item_counts_, out=indptr[1:])
             raters = self._raters_by_item = (indptr, rows[order])
         return raters
 

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.schema import DAY
-from recsys.models.base import FALLBACK_DAMPING, Recommender, top_n
+from recsys.models.base import FALLBACK_DAMPING, Recommender
 
 
 def rated_matrix(indptr: np.ndarray, items: np.ndarray, n_items: int) -> sp.csr_matrix:
@@ -60,17 +60,6 @@ class ItemScorer(Recommender):
 
     def _fold_score(self, folded, items) -> np.ndarray:
         return self.score_users(np.zeros(1, np.int64), rated=folded.state)[0][items]
-
-    def _fold_recommend(self, folded, n, offset, candidates, seen):
-        """Every item scored at once (`score_users`), the allowed ones ranked as
-        `recommend_indices` ranks a trained user's (items scored -inf, out of ``max_items``,
-        included)."""
-        scores = self.score_users(np.zeros(1, np.int64), rated=folded.state)[0]
-        allowed = np.ones(len(scores), bool) if candidates is None else candidates.copy()
-        allowed[seen] = False
-        positions = np.flatnonzero(allowed)
-        best = positions[top_n(scores[positions], n, offset)]
-        return best, scores[best]
 
 
 class Popular(ItemScorer):
