@@ -287,6 +287,23 @@ class Recommender:
         best = top_n(scores, n, offset)
         return positions[best], scores[best]
 
+    def recommend_rated(
+        self,
+        user: int,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+        offset: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`recommend_indices` with each movie's predicted rating beside its score: what a
+        served list shows. A model that ranks ahead of time keeps the ratings with its lists."""
+        items, scores = self.recommend_indices(
+            user, n, exclude_seen=exclude_seen, candidates=candidates, offset=offset
+        )
+        users = np.full(len(items), user, np.int64)
+        return items, scores, self.predict_indices(users, items).rating
+
     def recommend(
         self, user_id, n: int = 10, *, exclude_seen: bool = True, items=None, offset: int = 0
     ) -> tuple[np.ndarray, np.ndarray]:

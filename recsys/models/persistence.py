@@ -27,7 +27,7 @@ from recsys.models.base import Recommender
 from recsys.models.trees import Forest
 
 FORMAT = "recsys-model"
-FORMAT_VERSION = 2  # 2: boosted trees as node arrays, no joblib
+FORMAT_VERSION = 3  # 3: the ranker keeps its lists' predicted ratings; 2: trees as node arrays
 DATACLASSES = {cls.__name__: cls for cls in (Biases, CSR, Interactions, Forest)}
 
 

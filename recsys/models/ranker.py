@@ -11,9 +11,10 @@
    latest ``label_fraction`` (by time) is held out as labels, the generators and features come
    from the rest, and everything is then refitted on all the training ratings.
 
-Lists for every known user are ranked once after fitting (``precompute`` deep), so a request is
-a lookup; filters, deeper pages and new ratings take the live path, which ranks candidates drawn
-inside the filter. Predicted ratings come from the rating model (``rating_model``).
+Lists for every known user are ranked once after fitting (``precompute`` deep), each movie with
+its predicted rating, so a request is a lookup; filters, deeper pages and new ratings take the
+live path, which ranks candidates drawn inside the filter. Predicted ratings come from the
+rating model (``rating_model``).
 """
 
 from __future__ import annotations
@@ -409,10 +410,12 @@ class Ranker(Recommender):
         return items[best], scores[best]
 
     def _precompute(self) -> None:
-        """The top ``precompute`` of every known user, ranked once."""
+        """The top ``precompute`` of every known user, ranked once, with the rating model's
+        predicted rating of each (a served list shows both)."""
         n_users, depth = len(self.users_), self.precompute
         self.ranked_items_ = np.full((n_users, depth), -1, np.int32)
         self.ranked_scores_ = np.full((n_users, depth), -np.inf, np.float32)
+        self.ranked_ratings_ = np.full((n_users, depth), np.nan, np.float32)
         if depth == 0:
             return
         known = np.flatnonzero(np.diff(self.seen_indptr_) > 0)
@@ -425,14 +428,17 @@ class Ranker(Recommender):
             first = np.searchsorted(user, user, side="left")
             position = np.arange(len(user)) - first
             keep = position < depth
-            self.ranked_items_[user[keep], position[keep]] = item[keep]
-            self.ranked_scores_[user[keep], position[keep]] = scores[keep]
+            user, item, position = user[keep], item[keep], position[keep]
+            self.ranked_items_[user, position] = item
+            self.ranked_scores_[user, position] = scores[keep]
+            self.ranked_ratings_[user, position] = self.rater_.predict_indices(user, item).rating
 
     def _check_state(self, n_users: int, n_items: int) -> None:
-        items, scores = self.ranked_items_, self.ranked_scores_
-        if items.shape != (n_users, self.precompute) or scores.shape != items.shape:
-            raise ValueError(f"the precomputed lists are {items.shape}, expected "
-                             f"{(n_users, self.precompute)}")  # fmt: skip
+        items = self.ranked_items_
+        shapes = {items.shape, self.ranked_scores_.shape, self.ranked_ratings_.shape}
+        if shapes != {(n_users, self.precompute)}:
+            raise ValueError(f"the precomputed lists are {' and '.join(map(str, shapes))}, "
+                             f"expected {(n_users, self.precompute)}")  # fmt: skip
         if items.size and not -1 <= items.min() <= items.max() < n_items:
             raise ValueError("the precomputed lists name movies the model does not have")
 
@@ -446,19 +452,40 @@ class Ranker(Recommender):
         offset: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The precomputed list where it holds the page, else the live ranking."""
-        if exclude_seen and self.precompute:
-            items = self.ranked_items_[user]
-            scores = self.ranked_scores_[user]
-            end = offset + n  # the stored list is its valid items first, then -1 padding
-            if candidates is None and end <= len(items) and items[end - 1] >= 0:
-                return items[offset : offset + n].astype(np.int64), scores[offset : offset + n]
-            valid = items >= 0
-            if candidates is not None:
-                valid &= candidates[np.maximum(items, 0)]
-            if valid.sum() >= offset + n:
-                items, scores = items[valid], scores[valid]
-                return items[offset : offset + n].astype(np.int64), scores[offset : offset + n]
-        return self._rank_live(user, n, offset, candidates, exclude_seen)
+        page = self._stored_page(user, n, offset, exclude_seen, candidates)
+        if page is None:
+            return self._rank_live(user, n, offset, candidates, exclude_seen)
+        return self.ranked_items_[user, page].astype(np.int64), self.ranked_scores_[user, page]
+
+    def recommend_rated(
+        self,
+        user: int,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+        offset: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The precomputed list's page with its predicted ratings, kept beside it."""
+        page = self._stored_page(user, n, offset, exclude_seen, candidates)
+        if page is None:
+            return super().recommend_rated(user, n, exclude_seen=exclude_seen,
+                                           candidates=candidates, offset=offset)  # fmt: skip
+        return (self.ranked_items_[user, page].astype(np.int64), self.ranked_scores_[user, page],
+                self.ranked_ratings_[user, page])  # fmt: skip
+
+    def _stored_page(self, user: int, n: int, offset: int, exclude_seen: bool,
+                     candidates: np.ndarray | None) -> slice | np.ndarray | None:  # fmt: skip
+        """Where the page lies in the user's precomputed list (None: the list does not hold
+        it). The list is its valid items first, then -1 padding."""
+        if not (exclude_seen and self.precompute):
+            return None
+        items = self.ranked_items_[user]
+        end = offset + n
+        if candidates is None:
+            return slice(offset, end) if end <= len(items) and items[end - 1] >= 0 else None
+        allowed = np.flatnonzero((items >= 0) & candidates[np.maximum(items, 0)])
+        return allowed[offset:end] if len(allowed) >= end else None
 
     def score_items(self, user: int) -> np.ndarray:
         """Every candidate's ranker score (log-odds); movies outside the candidates -inf."""

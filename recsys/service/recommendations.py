@@ -320,10 +320,7 @@ class Recommendations:
                 return Ranked(page.items[offset:end], page.scores[offset:end], total=page.total,
                               predicted=page.predicted[offset:end], folded_in=True)  # fmt: skip
             return self._recommend_folded(merged, n, offset, exclude_seen, candidates)
-        ranked = self._rank_by_model(user, n, offset, exclude_seen, candidates)
-        users = np.full(len(ranked.items), user, np.int64)
-        predicted = self._model.predict_indices(users, ranked.items).rating
-        return Ranked(ranked.items, ranked.scores, ranked.fallback, ranked.total, predicted)
+        return self._rank_by_model(user, n, offset, exclude_seen, candidates)
 
     def _recommend_folded(
         self, merged: UserRatings, n: int, offset: int, exclude_seen: bool, candidates
@@ -359,7 +356,8 @@ class Recommendations:
     def _rank_by_model(
         self, user: int, n: int, offset: int, exclude_seen: bool, candidates: np.ndarray | None
     ) -> Ranked:
-        """A ranking model's page; ``total`` counts every movie it could rank for the user."""
+        """A ranking model's page with predicted ratings; ``total`` counts every movie it could
+        rank for the user."""
         seen = self.seen(user) if exclude_seen else np.zeros(0, np.int64)
         if candidates is None:  # the common case: no mask to build
             total = len(self.items) - len(seen)
@@ -367,11 +365,12 @@ class Recommendations:
             total = int(np.count_nonzero(candidates)) - int(np.count_nonzero(candidates[seen]))
         if offset >= total:
             return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32), total=total)
-        items, scores = self._model.recommend_indices(
+        items, scores, ratings = self._model.recommend_rated(
             user, min(n, total - offset), exclude_seen=exclude_seen, candidates=candidates,
             offset=offset,
         )  # fmt: skip
-        return Ranked(np.asarray(items, np.int64), np.asarray(scores, np.float32), total=total)
+        return Ranked(np.asarray(items, np.int64), np.asarray(scores, np.float32), total=total,
+                      predicted=ratings)  # fmt: skip
 
     def similar(
         self,

@@ -87,6 +87,23 @@ def test_recommendation_pages_and_candidate_filters(fitted, train):
     assert set(chosen.tolist()) <= set(allowed.tolist())
 
 
+@pytest.mark.parametrize("offset", [0, 5, 25])  # 25: past the ranker's precomputed 20
+@pytest.mark.parametrize("filtered", [False, True])
+def test_a_rated_page_is_the_page_with_the_models_predicted_ratings(fitted, offset, filtered):
+    counts = np.diff(fitted.seen_indptr_)
+    user = int(np.argmin(np.where(counts > 0, counts, counts.max())))  # the most left to rank
+    candidates = (np.arange(len(fitted.items_)) % 3 == 0) if filtered else None
+    kwargs = {"candidates": candidates, "offset": offset}
+    items, scores, ratings = fitted.recommend_rated(user, 10, **kwargs)
+    expected_items, expected_scores = fitted.recommend_indices(user, 10, **kwargs)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(scores, expected_scores)
+    users = np.full(len(items), user, np.int64)
+    expected = fitted.predict_indices(users, items).rating
+    assert ratings.dtype == np.float32 and len(items) == 10
+    np.testing.assert_allclose(ratings, expected, rtol=1e-6)
+
+
 def test_unknown_user_cannot_be_recommended_for(fitted, train):
     with pytest.raises(UnknownUserError) as error:
         fitted.recommend(int(unseen_ids(train.ratings[USER].to_numpy())[0]))
