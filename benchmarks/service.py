@@ -304,8 +304,8 @@ class Load:
         self.client, self.port, self.paths, self.max_requests = client, port, paths, max_requests
         rng = np.random.default_rng(2)
         self.order = [paths[k] for k in rng.permutation(len(paths))]
-        if client == "wrk":
-            self.script = work / "paths.lua"
+        if client == "wrk":  # a script of its own: each load keeps its paths
+            self.script = Path(tempfile.mkstemp(suffix=".lua", dir=work)[1])
             quoted = ", ".join(f'"{p}"' for p in self.order)
             self.script.write_text(WRK_SCRIPT % quoted)
 

@@ -38,6 +38,29 @@ class CSR:
     def row(self, r: int) -> slice:
         return slice(self.indptr[r], self.indptr[r + 1])
 
+    def check(self, n_rows: int, n_columns: int, n_entries: int) -> None:
+        """Rows that hold the ``n_entries`` entries, columns in range, finite ratings."""
+        check_rows(self.indptr, self.indices, n_rows, n_columns)
+        if not len(self.indices) == len(self.ratings) == len(self.timestamps) == n_entries:
+            raise ValueError(f"a view of the ratings does not hold {n_entries} entries")
+        if not np.isfinite(self.ratings).all():
+            raise ValueError("a view of the ratings holds ratings that are not finite numbers")
+
+
+def check_rows(indptr: np.ndarray, indices: np.ndarray, n_rows: int, n_columns: int) -> None:
+    """CSR row pointers for ``n_rows`` rows over ``indices``, each index a column in
+    [0, n_columns): ValueError "... do not fit the ids" otherwise. What a loaded model's
+    arrays must be before kernels that do not check bounds index with them."""
+    indptr, indices = np.asarray(indptr), np.asarray(indices)
+    fits = (
+        len(indptr) == n_rows + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
+        and bool((np.diff(indptr) >= 0).all())
+        and (len(indices) == 0 or 0 <= indices.min() <= indices.max() < n_columns)
+    )  # fmt: skip
+    if not fits:
+        raise ValueError(f"rows of {len(indices)} entries do not fit the ids ({n_rows} rows "
+                         f"of {n_columns} columns)")  # fmt: skip
+
 
 def _csr(rows: np.ndarray, cols: np.ndarray, rating, ts, n_rows: int) -> CSR:
     order = np.lexsort((cols, rows))
@@ -125,6 +148,18 @@ class Interactions:
 
     def __len__(self) -> int:
         return len(self.rating)
+
+    def check(self) -> None:
+        """Aligned arrays with indices inside the vocabularies, and both views holding every
+        rating (ValueError otherwise): a loaded history, before any kernel reads it."""
+        n = len(self.rating)
+        if not len(self.user) == len(self.item) == len(self.timestamp) == n:
+            raise ValueError("the history's user, movie, rating and time arrays differ in length")
+        self.by_user.check(self.n_users, self.n_items, n)
+        self.by_item.check(self.n_items, self.n_users, n)
+        if n and not (0 <= self.user.min() <= self.user.max() < self.n_users
+                      and 0 <= self.item.min() <= self.item.max() < self.n_items):  # fmt: skip
+            raise ValueError("the history's ratings name users or movies it does not have")
 
     @property
     def n_users(self) -> int:

@@ -34,6 +34,16 @@ class Biases:
             b_u = np.bincount(u, r - mu - b_i[i], history.n_users) / (user_damping + n_u)
         return cls(mu, b_u.astype(np.float32), b_i.astype(np.float32))
 
+    def check(self, n_users: int, n_items: int) -> None:
+        """A bias per user and per item, all finite (ValueError otherwise)."""
+        users, items = len(self.user_bias), len(self.item_bias)
+        if (users, items) != (n_users, n_items):
+            raise ValueError(f"the biases are for {users} users and {items} movies, not "
+                             f"{n_users} and {n_items}")  # fmt: skip
+        values = (self.global_mean, self.user_bias, self.item_bias)
+        if not all(np.isfinite(v).all() for v in values):
+            raise ValueError("the biases are not all finite numbers")
+
     def predict(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
         """μ + b_u + b_i; an unknown side (index -1) contributes no bias."""
         b_u = np.where(user >= 0, self.user_bias[np.maximum(user, 0)], 0.0)

@@ -16,6 +16,14 @@ ERAS = ("before 1970", "1970–1989", "1990 and later")
 ERA_STARTS = np.array([1970, 1990])  # first year of every era but the first
 
 
+def check_movie_eras(years: np.ndarray, eras: np.ndarray, n_items: int) -> None:
+    """A year (NaN: none) and an era index (-1: none) per movie (ValueError otherwise)."""
+    if np.shape(years) != (n_items,) or np.shape(eras) != (n_items,):
+        raise ValueError(f"the movies' years or eras are not {n_items} values")
+    if n_items and not -1 <= eras.min() <= eras.max() < len(ERAS):
+        raise ValueError("a movie's era is not one of the eras")
+
+
 def movie_eras(years) -> np.ndarray:
     """Era index (into `ERAS`) of each movie as int8; -1 for a movie with no year.
 

@@ -63,10 +63,8 @@ class ImplicitALS(ItemScorer):
         self.item_factors_ = items
 
     def _check_state(self, n_users: int, n_items: int) -> None:
-        for name, rows in (("user_factors_", n_users), ("item_factors_", n_items)):
-            values = getattr(self, name)
-            if values.shape != (rows, self.n_factors) or not np.isfinite(values).all():
-                raise ValueError(f"{name} is not {rows} × {self.n_factors} finite numbers")
+        self._check_shapes({"user_factors_": (n_users, self.n_factors),
+                            "item_factors_": (n_items, self.n_factors)})  # fmt: skip
 
     def score_users(self, users, rated=None) -> np.ndarray:
         vectors = self.user_factors_[users] if rated is None else self.solve_users(rated)

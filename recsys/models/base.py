@@ -20,7 +20,7 @@ from typing import ClassVar, Self
 import numpy as np
 
 from recsys.data.dataset import Dataset
-from recsys.data.interactions import Interactions, gather
+from recsys.data.interactions import Interactions, check_rows, gather
 from recsys.errors import ConfigError, NotFittedError, UnknownUserError
 from recsys.features.bias import Biases
 
@@ -154,24 +154,29 @@ class Recommender:
         if not hasattr(self, "users_"):
             raise ValueError("it holds no learned state")
         n_users, n_items = len(self.users_), len(self.items_)
-        indptr, items = np.asarray(self.seen_indptr_), np.asarray(self.seen_items_)
-        fitted = (
-            len(indptr) == n_users + 1 and indptr[0] == 0 and indptr[-1] == len(items)
-            and bool((np.diff(indptr) >= 0).all())
-            and (len(items) == 0 or 0 <= items.min() <= items.max() < n_items)
-            and len(self.item_counts_) == n_items
-            and len(self.fallback_.user_bias) == n_users
-            and len(self.fallback_.item_bias) == n_items
-        )  # fmt: skip
-        if not fitted:
-            raise ValueError("the seen items, counts or fallback biases do not fit the ids")
-        biases = (self.fallback_.global_mean, self.fallback_.user_bias, self.fallback_.item_bias)
-        if not all(np.isfinite(values).all() for values in biases):
-            raise ValueError("the fallback biases are not all finite numbers")
+        check_rows(self.seen_indptr_, self.seen_items_, n_users, n_items)
+        if len(self.item_counts_) != n_items:
+            raise ValueError("the rating counts do not fit the ids")
+        self.fallback_.check(n_users, n_items)
         self._check_state(n_users, n_items)
 
     def _check_state(self, n_users: int, n_items: int) -> None:
         """A model's own arrays against the numbers of users and items (ValueError)."""
+
+    def _check_history(self, n_users: int, n_items: int) -> None:
+        """The training history the model keeps (``history_``) fits itself and the ids."""
+        self.history_.check()
+        if (self.history_.n_users, self.history_.n_items) != (n_users, n_items):
+            raise ValueError("the kept history does not fit the ids")
+
+    def _check_shapes(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """Each named array of the model has its shape and only finite numbers."""
+        for name, shape in shapes.items():
+            values = getattr(self, name)
+            if np.shape(values) != shape:
+                raise ValueError(f"{name} is {np.shape(values)}, expected {shape}")
+            if not np.isfinite(values).all():
+                raise ValueError(f"{name} is not all finite numbers")
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, data: Dataset, history: Interactions | None = None) -> Self:

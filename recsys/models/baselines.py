@@ -50,6 +50,9 @@ class Baseline(Recommender):
         self._require(self.user_damping >= 0 and self.item_damping >= 0, "damping must be >= 0")
         self._require(self.iterations >= 1, "iterations must be >= 1")
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        self.biases_.check(n_users, n_items)
+
     def _fit(self, history: Interactions, data: Dataset) -> None:
         self.biases_ = Biases.fit(
             history,

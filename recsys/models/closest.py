@@ -35,6 +35,9 @@ class ClosestRaters(Recommender):
         self.history_ = history
         self.mean_ = history.global_mean
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        self._check_history(n_users, n_items)
+
     def _predict(self, user, item, timestamps) -> np.ndarray:
         return self._from(self.history_, user, item)
 

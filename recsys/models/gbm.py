@@ -32,7 +32,7 @@ from recsys.features.builder import (
     seed_features,
 )
 from recsys.features.closest import reusing
-from recsys.features.era import movie_eras
+from recsys.features.era import check_movie_eras, movie_eras
 from recsys.models.base import Recommender
 from recsys.models.closest import ClosestRaters as ClosestRatersModel
 from recsys.models.trees import Forest
@@ -94,6 +94,13 @@ class _Boosted(Recommender):
         self.history_ = history
         self.item_year_ = item_years(history.items, data.movies)
         self.item_era_ = movie_eras(self.item_year_)
+
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        self._check_history(n_users, n_items)
+        check_movie_eras(self.item_year_, self.item_era_, n_items)
+        if int(self.regressor_.n_features) != len(self.feature_names_):
+            raise ValueError(f"the trees read {int(self.regressor_.n_features)} features, the "
+                             f"model names {len(self.feature_names_)}")  # fmt: skip
 
 
 class GBMSeed(_Boosted):

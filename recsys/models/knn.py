@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from recsys.data.dataset import Dataset
-from recsys.data.interactions import Interactions
+from recsys.data.interactions import Interactions, check_rows
 from recsys.features.bias import Biases
 from recsys.models.base import Recommender
 
@@ -42,6 +42,15 @@ class ItemKNN(Recommender):
         self._require(self.k >= 1, "k must be >= 1")
         self._require(self.shrinkage >= 0, "shrinkage must be >= 0")
         self._require(1 <= self.min_k <= self.k, "min_k must be between 1 and k")
+
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        self.biases_.check(n_users, n_items)
+        check_rows(self.user_indptr_, self.user_items_, n_users, n_items)
+        check_rows(self.item_indptr_, self.item_users_, n_items, n_users)
+        for residuals, entries in ((self.user_residuals_, self.user_items_),
+                                   (self.item_residuals_, self.item_users_)):  # fmt: skip
+            if len(residuals) != len(entries) or not np.isfinite(residuals).all():
+                raise ValueError("the residuals are not one finite number a rating")
 
     def _fit(self, history: Interactions, data: Dataset) -> None:
         self.biases_ = Biases.fit(

@@ -90,16 +90,10 @@ class MatrixFactorization(Recommender):
         self.item_norms_ = np.linalg.norm(item_factors, axis=1).astype(np.float32)
 
     def _check_state(self, n_users: int, n_items: int) -> None:
-        shapes = {
+        self._check_shapes({
             "user_factors_": (n_users, self.n_factors), "item_factors_": (n_items, self.n_factors),
             "user_bias_": (n_users,), "item_bias_": (n_items,), "item_norms_": (n_items,),
-        }  # fmt: skip
-        for name, shape in shapes.items():
-            values = getattr(self, name)
-            if np.shape(values) != shape:
-                raise ValueError(f"{name} is {np.shape(values)}, expected {shape}")
-            if not np.isfinite(values).all():
-                raise ValueError(f"{name} is not all finite numbers")
+        })  # fmt: skip
 
     def _predict(self, user, item, timestamps) -> np.ndarray:
         dot = np.einsum("ij,ij->i", self.user_factors_[user], self.item_factors_[item])

@@ -31,7 +31,7 @@ from recsys.data.interactions import Interactions
 from recsys.data.schema import DAY
 from recsys.features.activity import SECONDS_PER_YEAR
 from recsys.features.builder import CLOSEST, DISTANCES, item_years
-from recsys.features.era import ERAS, movie_eras
+from recsys.features.era import ERAS, check_movie_eras, movie_eras
 from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, user_genre_totals
 from recsys.models.base import Predictions, Recommender, UserRatings, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
@@ -434,6 +434,13 @@ class Ranker(Recommender):
             self.ranked_ratings_[user, position] = self.rater_.predict_indices(user, item).rating
 
     def _check_state(self, n_users: int, n_items: int) -> None:
+        self._check_history(n_users, n_items)
+        check_movie_eras(self.item_year_, self.item_era_, n_items)
+        if self.item_genres_.shape[0] != n_items:
+            raise ValueError(f"item_genres_ has {self.item_genres_.shape[0]} rows, not {n_items}")
+        if int(self.forest_.n_features) != len(self.feature_names_):
+            raise ValueError(f"the trees read {int(self.forest_.n_features)} features, the "
+                             f"model names {len(self.feature_names_)}")  # fmt: skip
         items = self.ranked_items_
         shapes = {items.shape, self.ranked_scores_.shape, self.ranked_ratings_.shape}
         if shapes != {(n_users, self.precompute)}:

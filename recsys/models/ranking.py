@@ -86,6 +86,9 @@ class Popular(ItemScorer):
         counts = np.bincount(history.item, weights, minlength=history.n_items)
         self.item_scores_ = counts.astype(np.float32)
 
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        self._check_shapes({"item_scores_": (n_items,)})
+
     def score_users(self, users, rated=None) -> np.ndarray:
         return np.tile(self.item_scores_, (len(users), 1))
 
@@ -128,6 +131,13 @@ class Cooccurrence(ItemScorer):
             (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n_items, n_items), dtype=np.float32,
         )  # fmt: skip
+
+    def _check_state(self, n_users: int, n_items: int) -> None:
+        similarity = self.similarity_
+        if similarity.shape != (n_items, n_items):
+            raise ValueError(f"similarity_ is {similarity.shape}, expected {(n_items, n_items)}")
+        if not np.isfinite(similarity.data).all():
+            raise ValueError("similarity_ is not all finite numbers")
 
     def score_users(self, users, rated=None) -> np.ndarray:
         rated = self.rated_[users] if rated is None else rated

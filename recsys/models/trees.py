@@ -175,9 +175,12 @@ class Forest:
             raise ValueError("tree arrays differ in length")
         if len(self.roots) and (self.roots.min() < 0 or self.roots.max() >= n):
             raise ValueError("a tree root outside the forest")
+        nodes = np.flatnonzero(split)
         for child in (self.left[split], self.right[split]):
             if len(child) and (child.min() < 0 or child.max() >= n):
                 raise ValueError("a child node outside the forest")
+            if (child <= nodes).any():  # children come after their node: every walk ends
+                raise ValueError("a child node before its parent")
         features = self.feature[split]
         if len(features) and (features.min() < 0 or features.max() >= int(self.n_features)):
             raise ValueError("a split on a feature the model does not read")

@@ -188,8 +188,11 @@ def test_a_damaged_forest_is_refused():
     forest = Forest.from_sklearn(model)
     outside = np.where(forest.is_leaf, -1, 10**6).astype(np.int32)
     bad = dataclasses.replace(forest, left=outside)
-    with pytest.raises(ValueError, match="child"):
+    with pytest.raises(ValueError, match="child node outside"):
         bad.check()
+    looping = np.where(forest.is_leaf, -1, forest.roots[0]).astype(np.int32)  # back to a root
+    with pytest.raises(ValueError, match="child node before its parent"):
+        dataclasses.replace(forest, right=looping).check()
 
 
 @settings(max_examples=100, deadline=None)
