@@ -87,6 +87,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.header_timer: asyncio.TimerHandle | None = None
         self.discarding = False
         self.discarded = 0
+        self.refusal: tuple[int, str, list] | None = None  # a bad request behind one in progress
 
     # -- connections -----------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -135,14 +136,24 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def refuse(self, status: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
         """Answer a request the app has not answered (a bad head, or a malformed body it was
-        still reading), then drop what follows and close."""
+        still reading), then drop what follows and close. Requests read whole before it (sent
+        on the same connection ahead of the bad one) are answered first, in order."""
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
-            if not cycle.more_body or cycle.response_started:
-                self.transport.close()  # an earlier request, or this one, is being answered
+            if not cycle.more_body:  # read whole, being answered: the refusal waits for it
+                self.refusal = (status, detail, extra)
+                self.in_head = False
+                self.cancel_header_timer()
+                self.discarding = True
+                return
+            if cycle.response_started:
+                self.transport.close()  # this request's body broke off while it is answered
                 return
             cycle.disconnected = True  # a malformed body: the app reading it sees the end
             cycle.message_event.set()
+        self.send_refusal(status, detail, extra)
+
+    def send_refusal(self, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:
         date = [h for h in self.server_state.default_headers if h[0] == b"date"]
         self.transport.write(http_error(status, detail, [*date, *extra]))
         self.discard_then_close()
@@ -210,9 +221,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     # -- after the answer ----------------------------------------------------------------------
     def on_response_complete(self) -> None:
         cycle = self.cycle  # the request answered, unless a pipelined one is queued after it
-        unread_body = not self.pipeline and cycle is not None and cycle.more_body
+        last = not self.pipeline
+        unread_body = last and cycle is not None and cycle.more_body
         super().on_response_complete()
-        if unread_body and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if last and self.refusal is not None:  # the bad request after the answered ones
+            self.send_refusal(*self.refusal)
+        elif unread_body:
             self.discard_then_close()
 
     def shutdown(self) -> None:

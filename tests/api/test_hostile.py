@@ -382,6 +382,21 @@ def test_pipelined_requests_are_all_answered_without_a_server_header(server, not
     assert b"server:" not in answers.lower()
 
 
+def test_requests_ahead_of_a_malformed_one_are_answered_before_its_400(server, note):
+    get = b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n"
+    slow = b"GET /recommendations/1?n=50 HTTP/1.1\r\nHost: t\r\n\r\n"
+    with Raw(server.port) as raw:
+        raw.send(slow + get + b"NOT HTTP AT ALL\r\n\r\n")
+        raw.sock.settimeout(5)
+        answers = b""
+        while chunk_ := raw.sock.recv(1 << 20):  # to the close that follows the 400
+            answers += chunk_
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)]
+    note(",".join(map(str, statuses)))
+    assert statuses == [200, 200, 400]
+    assert answers.endswith(b'{"detail":"invalid HTTP request"}')
+
+
 # -- connections -----------------------------------------------------------------------------
 def test_connections_over_the_limit_are_503(server, note):
     sockets = [Raw(server.port) for _ in range(30)]
