@@ -75,8 +75,7 @@ def page_params(max_n: int):
 
 
 async def filters(
-    service: ServiceDep,
-    settings: SettingsDep,
+    request: Request,
     genre: Annotated[
         list[str] | None,
         Query(
@@ -92,7 +91,10 @@ async def filters(
     ] = None,
 ) -> np.ndarray | None:
     """The candidate mask of the genre and release-year filters (None: no filter). A genre no
-    movie has, too many genres, or a year range that ends before it starts are 422."""
+    movie has, too many genres, or a year range that ends before it starts are 422. The
+    service and settings are called for, not sub-dependencies to solve (each costs a request
+    several microseconds of FastAPI's dependency solving)."""
+    service, settings = await get_service(request), await get_settings_of_app(request)
     distinct: dict[str, str] = {}
     for name in genre or ():
         distinct.setdefault(name.casefold(), name)
