@@ -98,9 +98,7 @@ class _Boosted(Recommender):
     def _check_state(self, n_users: int, n_items: int) -> None:
         self._check_history(n_users, n_items)
         check_movie_eras(self.item_year_, self.item_era_, n_items)
-        if int(self.regressor_.n_features) != len(self.feature_names_):
-            raise ValueError(f"the trees read {int(self.regressor_.n_features)} features, the "
-                             f"model names {len(self.feature_names_)}")  # fmt: skip
+        self.regressor_.check_width(self.feature_names_)
 
 
 class GBMSeed(_Boosted):

@@ -438,9 +438,7 @@ class Ranker(Recommender):
         check_movie_eras(self.item_year_, self.item_era_, n_items)
         if self.item_genres_.shape[0] != n_items:
             raise ValueError(f"item_genres_ has {self.item_genres_.shape[0]} rows, not {n_items}")
-        if int(self.forest_.n_features) != len(self.feature_names_):
-            raise ValueError(f"the trees read {int(self.forest_.n_features)} features, the "
-                             f"model names {len(self.feature_names_)}")  # fmt: skip
+        self.forest_.check_width(self.feature_names_)
         items = self.ranked_items_
         shapes = {items.shape, self.ranked_scores_.shape, self.ranked_ratings_.shape}
         if shapes != {(n_users, self.precompute)}:
@@ -544,9 +542,6 @@ class Ranker(Recommender):
     def predict_indices(self, user: np.ndarray, item: np.ndarray, timestamps=None) -> Predictions:
         """The rating model's, fallback flags included."""
         return self.rater_.predict_indices(user, item, timestamps)
-
-    def _predict(self, user, item, timestamps) -> np.ndarray:
-        return self.rater_.predict_indices(user, item, timestamps).rating
 
 
 def _blocks(users: np.ndarray) -> list[np.ndarray]:

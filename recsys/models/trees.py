@@ -165,6 +165,12 @@ class Forest:
             leaf_values,
         )
 
+    def check_width(self, feature_names: list[str]) -> None:
+        """The trees read as many features as the model that holds them names."""
+        if int(self.n_features) != len(feature_names):
+            raise ValueError(f"the trees read {int(self.n_features)} features, the model "
+                             f"names {len(feature_names)}")  # fmt: skip
+
     def check(self) -> None:
         """Consistent arrays: children inside the forest, features inside the matrix."""
         n = len(self.feature)

@@ -14,6 +14,7 @@ from recsys.evaluation.metrics import rmse
 from recsys.models.base import UserRatings
 from recsys.models.persistence import load_model
 from recsys.models.registry import MODELS, make_model
+from tests.arrays import read_npz, rewrite_npz
 from tests.models.conftest import FAST, unseen_ids
 
 
@@ -155,15 +156,13 @@ def test_a_models_own_arrays_that_do_not_fit_its_ids_are_refused(
     """Arrays that kernels index without bounds checks are refused at load, with a reason,
     instead of answering 500 (or reading past the end) at the first request."""
     folder = make_model(name, **FAST.get(name, {})).fit(train).save(tmp_path / name)
-    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
-        arrays = {k: stored[k] for k in stored.files}
+    values = read_npz(folder / "arrays.npz")[array]
     if array.endswith(".indices"):  # an index past every id
-        arrays[array] = arrays[array].copy()
-        arrays[array][-1] = 10**6
+        values = values.copy()
+        values[-1] = 10**6
     else:
-        arrays[array] = arrays[array][:-1]  # a row short
-    with open(folder / "arrays.npz", "wb") as out:
-        np.savez(out, **arrays)
+        values = values[:-1]  # a row short
+    rewrite_npz(folder / "arrays.npz", **{array: values})
     with pytest.raises(ArtifactError, match=message):
         load_model(folder)
 
@@ -176,11 +175,8 @@ def test_only_models_that_answer_by_a_product_or_a_lookup_claim_microseconds(fit
 
 def test_a_loaded_model_whose_arrays_do_not_fit_its_ids_is_refused(fitted, tmp_path):
     folder = fitted.save(tmp_path / "model")
-    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
-        arrays = {k: stored[k] for k in stored.files}
-    arrays["seen_indptr_"] = arrays["seen_indptr_"][:-1]
-    with open(folder / "arrays.npz", "wb") as out:
-        np.savez(out, **arrays)
+    indptr = read_npz(folder / "arrays.npz")["seen_indptr_"]
+    rewrite_npz(folder / "arrays.npz", seen_indptr_=indptr[:-1])
     with pytest.raises(ArtifactError, match="do not fit the ids"):
         load_model(folder)
 

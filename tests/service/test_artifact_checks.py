@@ -16,6 +16,7 @@ from recsys.errors import ArtifactError
 from recsys.models.persistence import load_model
 from recsys.models.registry import make_model
 from recsys.service import load_artifact, save_artifact
+from tests.arrays import read_npz, rewrite_npz
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,7 @@ def artifact(pristine, tmp_path):
 
 
 def rewrite(folder, **changes):
-    path = folder / "serving.npz"
-    with np.load(path, allow_pickle=False) as stored:
-        arrays = {k: stored[k] for k in stored.files}
-    arrays.update(changes)
-    with open(path, "wb") as out:
-        np.savez(out, **arrays)
+    rewrite_npz(folder / "serving.npz", **changes)
 
 
 def refused(folder, match: str) -> str:
@@ -98,12 +94,7 @@ def test_nan_numbers_are_refused(artifact, name):
 
 
 def rewrite_model(folder, **changes):
-    path = folder / "arrays.npz"
-    with np.load(path, allow_pickle=False) as stored:
-        arrays = {k: stored[k] for k in stored.files}
-    arrays.update(changes(arrays) if callable(changes) else changes)
-    with open(path, "wb") as out:
-        np.savez(out, **arrays)
+    rewrite_npz(folder / "arrays.npz", **changes)
 
 
 def model_refused(folder, match: str) -> None:
@@ -151,8 +142,7 @@ def test_a_format_2_artifact_still_loads(artifact):
 
 
 def _model_arrays(folder) -> dict:
-    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
-        return {k: stored[k] for k in stored.files}
+    return read_npz(folder / "arrays.npz")
 
 
 def test_nothing_in_a_saved_model_is_a_pickle_and_sub_models_stay_inside(tmp_path):
@@ -176,12 +166,9 @@ def test_nothing_in_a_saved_model_is_a_pickle_and_sub_models_stay_inside(tmp_pat
 def test_trees_that_point_outside_themselves_are_refused(tmp_path):
     data = synthesize(3000, n_users=80, n_movies=60, seed=4)
     folder = make_model("gbm-seed", max_iter=10).fit(data).save(tmp_path / "seed")
-    path = folder / "arrays.npz"
-    with np.load(path) as stored:
-        arrays = {k: stored[k] for k in stored.files}
+    arrays = _model_arrays(folder)
     key = next(k for k in arrays if k.endswith(".left"))
-    arrays[key] = np.where(arrays[key] >= 0, 10**6, arrays[key]).astype(arrays[key].dtype)
-    with open(path, "wb") as out:
-        np.savez(out, **arrays)
+    rewrite_model(folder, **{key: np.where(arrays[key] >= 0, 10**6, arrays[key]).astype(
+        arrays[key].dtype)})  # fmt: skip
     with pytest.raises(ArtifactError, match="child node"):
         load_model(folder)
