@@ -20,15 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys.data.schema import (
-    ITEM,
-    RATING,
-    TIMESTAMP,
-    USER,
-    RatingScale,
-    blockwise,
-    ratings_frame,
-)
+from recsys.data.frames import ratings_frame
+from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER, RatingScale, blockwise
 from recsys.errors import BadRowError
 
 REASONS = {

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.dataset import Dataset
-from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER, ratings_frame
+from recsys.data.frames import ratings_frame
+from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
 
 if TYPE_CHECKING:
     from recsys.store import RatingStore

@@ -10,15 +10,8 @@ import pandas as pd
 
 from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
-from recsys.data.schema import (
-    HALF_STARS,
-    ITEM,
-    RATING,
-    TIMESTAMP,
-    USER,
-    RatingScale,
-    catalogue_from_ratings,
-)
+from recsys.data.frames import catalogue_from_ratings
+from recsys.data.schema import HALF_STARS, ITEM, RATING, TIMESTAMP, USER, RatingScale
 from recsys.data.sources import Source
 from recsys.data.tables import parse_table, row_locator
 from recsys.errors import DataFormatError

@@ -7,13 +7,16 @@ cross-validation fold) keep the full vocabularies, so indices line up everywhere
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-import pandas as pd
 
 from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER
 from recsys.data.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

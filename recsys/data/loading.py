@@ -16,17 +16,11 @@ import numpy as np
 import recsys
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
+from recsys.data.frames import movies_frame, ratings_frame
 from recsys.data.generic import Columns, read_generic
 from recsys.data.movielens import read_ml100k, read_ml_dat, read_movielens_csv
 from recsys.data.netflix import read_netflix
-from recsys.data.schema import (
-    ITEM,
-    MOVIE_COLUMNS,
-    RATING_COLUMNS,
-    RatingScale,
-    movies_frame,
-    ratings_frame,
-)
+from recsys.data.schema import ITEM, MOVIE_COLUMNS, RATING_COLUMNS, RatingScale
 from recsys.data.sources import Source
 from recsys.errors import DataFormatError
 

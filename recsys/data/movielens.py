@@ -10,16 +10,8 @@ import pandas as pd
 
 from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
-from recsys.data.schema import (
-    HALF_STARS,
-    ITEM,
-    RATING,
-    TIMESTAMP,
-    USER,
-    WHOLE_STARS,
-    RatingScale,
-    movies_frame,
-)
+from recsys.data.frames import movies_frame
+from recsys.data.schema import HALF_STARS, ITEM, RATING, TIMESTAMP, USER, WHOLE_STARS, RatingScale
 from recsys.data.sources import Source
 from recsys.data.tables import parse_table, read_table, row_locator
 from recsys.errors import ConfigError, DataFormatError

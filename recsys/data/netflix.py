@@ -29,16 +29,8 @@ import pandas as pd
 
 from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
-from recsys.data.schema import (
-    DAY,
-    ITEM,
-    RATING,
-    TIMESTAMP,
-    USER,
-    WHOLE_STARS,
-    catalogue_from_ratings,
-    movies_frame,
-)
+from recsys.data.frames import catalogue_from_ratings, movies_frame
+from recsys.data.schema import DAY, ITEM, RATING, TIMESTAMP, USER, WHOLE_STARS
 from recsys.data.sources import CORRUPT, Source, basename
 from recsys.errors import BadRowError, ConfigError, DataFormatError
 from recsys.progress import advance, finished

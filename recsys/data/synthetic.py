@@ -27,16 +27,9 @@ import pandas as pd
 import recsys
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
+from recsys.data.frames import movies_frame, ratings_frame
 from recsys.data.netflix import write_netflix, write_probe
-from recsys.data.schema import (
-    DAY,
-    ITEM,
-    TIMESTAMP,
-    USER,
-    WHOLE_STARS,
-    movies_frame,
-    ratings_frame,
-)
+from recsys.data.schema import DAY, ITEM, TIMESTAMP, USER, WHOLE_STARS
 from recsys.errors import ConfigError
 from recsys.progress import advance
 

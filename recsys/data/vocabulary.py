@@ -1,14 +1,14 @@
-"""Raw ids <-> dense indices, shared by every model, and the sparse user × item matrix."""
+"""Raw ids <-> dense indices, shared by every model."""
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 
-from recsys.data.schema import ITEM, RATING, USER
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Vocabulary:
@@ -19,7 +19,6 @@ class Vocabulary:
 
     def __init__(self, ids: np.ndarray | pd.Series):
         self.ids = np.unique(np.asarray(ids))
-        self._index = pd.Index(self.ids)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -35,6 +34,12 @@ class Vocabulary:
     def index(self, raw_ids: np.ndarray | pd.Series | list) -> np.ndarray:
         """Indices of many raw ids (int32); -1 where an id is unknown."""
         return self._index.get_indexer(np.asarray(raw_ids)).astype(np.int32)
+
+    @cached_property
+    def _index(self) -> pd.Index:
+        import pandas as pd  # made on first use: a loaded model (the service) needs no pandas
+
+        return pd.Index(self.ids)
 
     @cached_property
     def _lookup(self) -> dict:
@@ -53,26 +58,3 @@ class Vocabulary:
 
     def to_ids(self, indices: np.ndarray) -> np.ndarray:
         return self.ids[indices]
-
-
-def rating_matrix(
-    ratings: pd.DataFrame, users: Vocabulary, items: Vocabulary, values: str | None = RATING
-) -> sp.csr_array:
-    """Users × items CSR matrix of the ratings (or of ones when ``values`` is None).
-
-    Ratings of ids outside the vocabularies are left out; callers build the vocabularies from
-    the same ratings, so nothing is lost.
-    """
-    rows = users.index(ratings[USER].to_numpy())
-    cols = items.index(ratings[ITEM].to_numpy())
-    known = (rows >= 0) & (cols >= 0)
-    data = (
-        ratings[values].to_numpy(np.float32)[known]
-        if values
-        else np.ones(int(known.sum()), np.float32)
-    )
-    matrix = sp.csr_array(
-        (data, (rows[known], cols[known])), shape=(len(users), len(items)), dtype=np.float32
-    )
-    matrix.sort_indices()
-    return matrix

@@ -3,8 +3,9 @@ full set the blend adds to the base models' predictions."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM
@@ -13,6 +14,9 @@ from recsys.features.activity import ACTIVITY_FEATURES, activity_features
 from recsys.features.bias import Biases
 from recsys.features.closest import closest_raters
 from recsys.features.era import era_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 N_CLOSEST = 4
 CLOSEST = [f"closest_{k}" for k in range(1, N_CLOSEST + 1)]
@@ -23,11 +27,12 @@ BLEND_FEATURES = [*CLOSEST, *DISTANCES, "era_mean", *ACTIVITY_FEATURES]
 
 def item_years(items: Vocabulary, movies: pd.DataFrame) -> np.ndarray:
     """Release year per item index (float, NaN when unknown or absent from the catalogue)."""
-    years = pd.Series(
-        movies["year"].to_numpy(dtype=np.float64, na_value=np.nan), index=movies[ITEM].to_numpy()
-    )
-    years = years[~years.index.duplicated()]
-    return years.reindex(items.ids).to_numpy(dtype=np.float64)
+    ids, first = np.unique(movies[ITEM].to_numpy(), return_index=True)  # a repeat: its first row
+    years = movies["year"].to_numpy(dtype=np.float64, na_value=np.nan)[first]
+    at = items.index(ids)
+    out = np.full(len(items), np.nan)
+    out[at[at >= 0]] = years[at >= 0]
+    return out
 
 
 def seed_features(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import pandas as pd
 
 from recsys.data.interactions import Interactions
 
@@ -29,7 +28,10 @@ def movie_eras(years) -> np.ndarray:
 
     Accepts a pandas nullable integer array or Series, or floats with NaN for missing years.
     """
-    values = pd.Series(years, copy=False).to_numpy(dtype=np.float64, na_value=np.nan)
+    if hasattr(years, "to_numpy"):  # pandas: missing years are NA
+        values = years.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = np.asarray(years, dtype=np.float64)
     era = np.searchsorted(ERA_STARTS, values, side="right").astype(np.int8)
     era[np.isnan(values)] = -1
     return era

@@ -9,9 +9,10 @@ its own raters. The cost is what the overlaps cost, once per user, not once per 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data.interactions import Interactions
@@ -21,6 +22,9 @@ from recsys.features.builder import N_CLOSEST
 from recsys.features.closest.by_user import accumulate
 from recsys.features.closest.nearest import best, offer
 from recsys.features.closest.nearest import distance as pair_distance
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def unseen_closest(

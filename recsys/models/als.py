@@ -10,13 +10,17 @@ replace the k³ solve. Rows are solved in parallel (numba ``prange``), so a swee
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.ranking import ItemScorer
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 
 class ImplicitALS(ItemScorer):

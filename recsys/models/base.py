@@ -15,14 +15,16 @@ import inspect
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions, check_rows, gather
 from recsys.errors import ConfigError, NotFittedError, UnknownUserError
 from recsys.features.bias import Biases
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 FALLBACK_DAMPING = 5.0
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.features.bias import Biases
 from recsys.models.base import Recommender
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 
 class GlobalMean(Recommender):

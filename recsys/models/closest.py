@@ -4,12 +4,16 @@ rating. No biases, no learning: the yardstick the seed's gradient-boosted model 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.features.closest import closest_raters
 from recsys.models.base import Recommender
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 
 class ClosestRaters(Recommender):

@@ -11,13 +11,17 @@ ml-25m's 59,047 movies a full B would be 13.9 GB; with the default it stays 64 M
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.linalg
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
 from recsys.models.ranking import ItemScorer
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 
 class EASE(ItemScorer):

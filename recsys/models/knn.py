@@ -10,13 +10,17 @@ O(chunk × items) rather than items × items.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions, check_rows
 from recsys.features.bias import Biases
 from recsys.models.base import Recommender
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 CHUNK = 256  # similarity rows held at once
 

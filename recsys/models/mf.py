@@ -19,14 +19,18 @@ RMSE of it (0.826 against 0.828 on warm test ratings) but takes ten times as lon
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.execution import current_engine
 from recsys.models.base import Recommender
 from recsys.progress import advance
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 BLOCKS = 8  # per side of the grid: several cells per thread on a small machine, fixed so
 # results do not depend on how many threads run them

@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.schema import DAY
 from recsys.features.activity import SECONDS_PER_YEAR
@@ -36,6 +36,9 @@ from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, 
 from recsys.models.base import Predictions, Recommender, UserRatings, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
 from recsys.models.trees import Forest
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,17 @@ ranking model is never asked for what it does not know.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.schema import DAY
 from recsys.models.base import FALLBACK_DAMPING, Recommender
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import Dataset
 
 
 def rated_matrix(indptr: np.ndarray, items: np.ndarray, n_items: int) -> sp.csr_matrix:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from recsys.data.dataset import Dataset
-from recsys.data.schema import HALF_STARS, movies_frame, ratings_frame
+from recsys.data.frames import movies_frame, ratings_frame
+from recsys.data.schema import HALF_STARS
 from recsys.errors import UnknownItemError, UnknownUserError
 from recsys.models.registry import make_model
 from recsys.service import load_artifact, save_artifact

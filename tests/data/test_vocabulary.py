@@ -1,4 +1,4 @@
-"""The shared vocabulary (raw id <-> dense index) and the users × items rating matrix."""
+"""The shared vocabulary (raw id <-> dense index) and the rating history it indexes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recsys.data.interactions import Interactions
-from recsys.data.vocabulary import Vocabulary, rating_matrix
+from recsys.data.vocabulary import Vocabulary
 
 
 def test_indices_follow_the_sorted_raw_ids():
@@ -43,30 +43,6 @@ def test_equal_ids_make_equal_vocabularies():
         hash(Vocabulary([1]))
 
 
-def test_rating_matrix_by_hand():
-    ratings = pd.DataFrame({"user_id": [10, 10, 30, 20], "item_id": [7, 5, 7, 9],
-                            "rating": np.array([4.0, 3.5, 1.0, 5.0], np.float32)})  # fmt: skip
-    users, items = Vocabulary(ratings["user_id"]), Vocabulary(ratings["item_id"])
-    matrix = rating_matrix(ratings, users, items)
-    assert matrix.shape == (3, 3) and matrix.dtype == np.float32
-    np.testing.assert_array_equal(
-        matrix.toarray(),
-        [[3.5, 4.0, 0.0],  # user 10: items 5, 7, 9
-         [0.0, 0.0, 5.0],  # user 20
-         [0.0, 1.0, 0.0]],  # user 30
-    )  # fmt: skip
-    assert matrix.has_sorted_indices
-    ones = rating_matrix(ratings, users, items, values=None)
-    np.testing.assert_array_equal(ones.toarray(), matrix.toarray() > 0)
-
-
-def test_rating_matrix_leaves_out_ids_outside_the_vocabularies():
-    ratings = pd.DataFrame({"user_id": [1, 2, 1], "item_id": [1, 1, 3],
-                            "rating": [2.0, 3.0, 4.0]})  # fmt: skip
-    matrix = rating_matrix(ratings, Vocabulary([1]), Vocabulary([1, 3]))
-    np.testing.assert_array_equal(matrix.toarray(), [[2.0, 4.0]])
-
-
 def test_interactions_index_the_ratings_by_user_and_by_item():
     rng = np.random.default_rng(2)
     pairs = rng.choice(40 * 30, 300, replace=False)
@@ -75,7 +51,9 @@ def test_interactions_index_the_ratings_by_user_and_by_item():
         "rating": rng.integers(1, 6, 300).astype(np.float32), "timestamp": rng.integers(0, 99, 300),
     })  # fmt: skip
     data = Interactions.from_ratings(ratings)
-    dense = rating_matrix(ratings, data.users, data.items).toarray()
+    dense = np.zeros((len(data.users), len(data.items)), np.float32)  # each pair rated once
+    rows, columns = data.users.index(ratings["user_id"]), data.items.index(ratings["item_id"])
+    dense[rows, columns] = ratings["rating"]
     for csr, matrix in ((data.by_user, dense), (data.by_item, dense.T)):
         assert csr.counts.tolist() == (matrix > 0).sum(axis=1).tolist()
         for row in range(len(matrix)):

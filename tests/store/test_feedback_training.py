@@ -15,7 +15,8 @@ import pytest
 
 from recsys.data.dataset import Dataset
 from recsys.data.feedback import with_feedback
-from recsys.data.schema import HALF_STARS, movies_frame, ratings_frame
+from recsys.data.frames import movies_frame, ratings_frame
+from recsys.data.schema import HALF_STARS
 from recsys.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
