@@ -104,6 +104,13 @@ def test_the_image_serves_the_demo_model_as_a_non_root_user(image):
         command = ["docker", "exec", container.name, "id", "-u"]
         user = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout.strip()
         assert user not in ("", "0")
+        # Bytecode ships in the image: nothing the service imports is compiled at start-up.
+        compiled = ("import os, sys, recsys.api.app, recsys.cli; print(sorted(m.__name__ for m in "
+                    "list(sys.modules.values()) if getattr(m, '__cached__', None) and "
+                    "not os.path.exists(m.__cached__)))")  # fmt: skip
+        command = ["docker", "exec", container.name, "python", "-c", compiled]
+        missing = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert missing.stdout.strip() == "[]", missing.stdout[-2000:] + missing.stderr[-2000:]
         assert container.inspect("{{.Config.Healthcheck.Test}}")
         deadline = time.monotonic() + 90
         while container.inspect("{{.State.Health.Status}}") != "healthy":
