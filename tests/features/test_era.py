@@ -8,6 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recsys.data.frames import movies_frame
+from recsys.data.vocabulary import Vocabulary
+from recsys.features.builder import item_years
 from recsys.features.era import ERAS, era_mean, movie_eras
 from tests.features.test_closest import histories, history_of
 
@@ -23,6 +26,15 @@ def test_movie_eras_cut_at_1970_and_1990():
     eras = movie_eras(floats)
     np.testing.assert_array_equal(eras, expected)
     assert eras.dtype == np.int8 and len(ERAS) == 3
+
+
+def test_item_years_follow_the_vocabulary_and_the_first_row_of_a_repeated_movie():
+    movies = movies_frame([30, 10, 20, 30, 99], ["c", "a", "b", "c again", "not rated"],
+                          [1975, None, 1990, 2001, 1950], [[]] * 5)  # fmt: skip
+    years = item_years(Vocabulary([10, 20, 30, 40]), movies)  # 40: in no catalogue row
+    np.testing.assert_array_equal(years, [np.nan, 1990.0, 1975.0, np.nan])
+    text = movies.assign(item_id=movies["item_id"].map(lambda i: f"m{i}"))
+    np.testing.assert_array_equal(item_years(Vocabulary(["m30", "m20"]), text), [1990.0, 1975.0])
 
 
 def test_hand_computed_example():
