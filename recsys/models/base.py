@@ -22,6 +22,7 @@ import numpy as np
 from recsys.data.interactions import Interactions, check_rows, gather
 from recsys.errors import ConfigError, NotFittedError, UnknownUserError
 from recsys.features.bias import Biases
+from recsys.models.best import best_columns
 
 if TYPE_CHECKING:
     from recsys.data.dataset import Dataset
@@ -90,13 +91,12 @@ class FoldedUser:
 
 
 def top_n(scores: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
-    """Positions of the best ``n`` scores after skipping ``offset``, best first (partial sort)."""
+    """Positions of the best ``n`` scores after skipping ``offset``, best first; ties go to the
+    smaller position, at the cut too, so pages never overlap (`best_columns`)."""
     end = min(offset + n, len(scores))
     if end <= offset:
         return np.zeros(0, np.int64)
-    best = np.argpartition(-scores, end - 1)[:end] if end < len(scores) else np.arange(end)
-    # Ties broken by position, so pages never overlap.
-    return best[np.lexsort((best, -scores[best]))][offset:]
+    return best_columns(scores, end)[offset:]
 
 
 class Recommender:

@@ -26,6 +26,7 @@ from recsys.data.schema import RatingScale
 from recsys.errors import ConfigError, UnknownIdError, UnknownItemError, UnknownUserError
 from recsys.features.closest.nearest import FEW_COMMON, MISSING_COST  # SPEC §3
 from recsys.models.base import Recommender, UserRatings
+from recsys.models.best import best_columns
 from recsys.service.artifact import check_model_fits, load_artifact_arrays
 from recsys.service.ids import IdIndex
 
@@ -93,8 +94,7 @@ def top_n(scores: np.ndarray, n: int, offset: int, allowed: int) -> np.ndarray:
     end = min(offset + n, allowed)
     if end <= offset:
         return np.zeros(0, np.int64)
-    best = np.argpartition(-scores, end - 1)[:end] if end < len(scores) else np.arange(len(scores))
-    return best[np.lexsort((best, -scores[best]))][offset:end]
+    return best_columns(scores, end)[offset:end]
 
 
 class Recommendations:
