@@ -18,7 +18,6 @@ import scipy.sparse as sp
 from recsys.data.interactions import Interactions
 from recsys.data.schema import DAY
 from recsys.models.base import FALLBACK_DAMPING, Recommender
-from recsys.models.best import best_columns
 
 if TYPE_CHECKING:
     from recsys.data.dataset import Dataset
@@ -126,7 +125,7 @@ class Cooccurrence(ItemScorer):
             common = (by_item[start:stop] @ X).toarray().astype(np.float32)
             cosine = common / norms[start:stop, None] / norms[None, :]
             cosine[np.arange(stop - start), np.arange(start, stop)] = 0.0
-            best = best_columns(cosine, k)  # ties: the smaller column, not any
+            best = np.argpartition(-cosine, k - 1, axis=1)[:, :k]
             best_values = np.take_along_axis(cosine, best, axis=1)
             keep = best_values > 0
             rows.append(np.repeat(np.arange(start, stop), keep.sum(axis=1)))
