@@ -1,7 +1,8 @@
-"""The best k columns of each row of scores, in one pass: what every list is cut from.
+"""The best k columns of each row of scores, in one pass: what every served list is cut from.
 
 Best first, ties to the smaller column, at the cut as well: so the best k are always the first
 k of the best k + 1, and pages of a list never overlap or skip a movie. NaN counts as -inf.
+(The ranker's candidate sets keep the cut it was tuned with: `recsys.models.ranker._best`.)
 """
 
 from __future__ import annotations
