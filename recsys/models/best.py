@@ -15,12 +15,10 @@ def best_columns(scores: np.ndarray, k: int) -> np.ndarray:
     """Columns (int64) of the ``k`` best scores of each row (the last axis), best first."""
     scores = np.asarray(scores)
     rows = scores.reshape(int(np.prod(scores.shape[:-1])), scores.shape[-1])
-    if rows.dtype.kind != "f":
-        rows = rows.astype(np.float64)
     k = max(0, min(int(k), rows.shape[1]))
     out = np.empty((rows.shape[0], k), np.int64)
-    if k:
-        _best_columns(np.ascontiguousarray(rows), k, out)
+    if k:  # as float64 whatever they are: one compiled kernel, which the warm-up loads
+        _best_columns(np.ascontiguousarray(rows, np.float64), k, out)
     return out.reshape(*scores.shape[:-1], k)
 
 
