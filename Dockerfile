@@ -20,9 +20,8 @@ RUN /opt/poetry/bin/poetry export --only main --format requirements.txt --output
 COPY recsys ./recsys
 # Bytecode compiled here, once: the runtime user cannot write it into /venv, and compiling every
 # module from source at each start costs seconds. Unchecked hashes: the image never changes.
-RUN /venv/bin/pip install --no-deps --no-compile . \
- && find /venv -name "__pycache__" -prune -exec rm -rf {} + \
- && /venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /venv
+RUN /venv/bin/pip install --no-deps . \
+ && /venv/bin/python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash /venv
 
 # -- runtime: the environment, a non-root user, and the demo model trained at build time --------
 FROM python:3.11-slim
