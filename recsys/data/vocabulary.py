@@ -32,8 +32,12 @@ class Vocabulary:
     __hash__ = None  # mutable-looking container: compare, don't hash
 
     def index(self, raw_ids: np.ndarray | pd.Series | list) -> np.ndarray:
-        """Indices of many raw ids (int32); -1 where an id is unknown."""
-        return self._index.get_indexer(np.asarray(raw_ids)).astype(np.int32)
+        """Indices of many raw ids (int32); -1 where an id is unknown. Ids given as text find
+        integer ids as `find` does ("42" finds 42)."""
+        raw = np.asarray(raw_ids)
+        if self.ids.dtype.kind in "iu" and raw.dtype.kind in "UO":
+            raw = np.array([self.parse(x) for x in raw.ravel()], dtype=object)
+        return self._index.get_indexer(raw).astype(np.int32)
 
     @cached_property
     def _index(self) -> pd.Index:

@@ -218,9 +218,16 @@ class Recommender:
         use them, and default to the time of the last training rating.
         """
         self.check_fitted()
-        user = self.users_.index(np.asarray(user_ids))
-        item = self.items_.index(np.asarray(item_ids))
-        return self.predict_indices(user, item, timestamps)
+        user_ids, item_ids = np.ravel(user_ids), np.ravel(item_ids)
+        if len(user_ids) != len(item_ids) or (timestamps is not None
+                                               and np.size(timestamps) != len(user_ids)):
+            sizes = [len(user_ids), len(item_ids)] + ([] if timestamps is None else
+                                                       [np.size(timestamps)])  # fmt: skip
+            raise ValueError(f"user_ids, item_ids and timestamps must be as long as each other, "
+                             f"got {' and '.join(map(str, sizes))}")  # fmt: skip
+        stamps = None if timestamps is None else np.ravel(timestamps)
+        user, item = self.users_.index(user_ids), self.items_.index(item_ids)
+        return self.predict_indices(user, item, stamps)
 
     def predict_indices(self, user: np.ndarray, item: np.ndarray, timestamps=None) -> Predictions:
         """`predict` on vocabulary indices (-1 for unknown ids)."""
@@ -320,6 +327,10 @@ class Recommender:
         user rated in training. An unknown user raises `UnknownUserError`.
         """
         self.check_fitted()
+        if not (isinstance(n, int | np.integer) and isinstance(offset, int | np.integer)):
+            raise TypeError(f"n and offset must be integers, got {n!r} and {offset!r}")
+        if n < 1 or offset < 0:
+            raise ValueError(f"n must be >= 1 and offset >= 0, got {n} and {offset}")
         user = self.users_.find(user_id)
         if user is None:
             raise UnknownUserError(user_id)

@@ -36,7 +36,7 @@ from recsys.features.closest import reusing
 from recsys.features.era import check_movie_eras, movie_eras
 from recsys.models.base import Recommender
 from recsys.models.closest import ClosestRaters as ClosestRatersModel
-from recsys.models.trees import Forest
+from recsys.models.trees import Forest, fittable
 
 if TYPE_CHECKING:
     from recsys.data.dataset import Dataset
@@ -77,8 +77,9 @@ class _Boosted(Recommender):
         """The regressor fitted on the rows not ``held``, stopping early on the held ones (on
         every row, with no stopping, when either part is empty: a handful of targets)."""
         if held.all() or not held.any():
-            fitted = self._regressor(early_stopping=False).fit(features, target)
+            fitted = self._regressor(early_stopping=False).fit(fittable(features), target)
             return Forest.from_sklearn(fitted)
+        features = fittable(features, ~held)
         fitted = self._regressor(early_stopping=True, **overrides).fit(
             features[~held], target[~held], X_val=features[held], y_val=target[held]
         )

@@ -35,7 +35,7 @@ from recsys.features.era import ERAS, check_movie_eras, movie_eras
 from recsys.features.pairs import genre_affinity, genre_matrix, unseen_closest, user_genre_totals
 from recsys.models.base import Predictions, Recommender, UserRatings, top_n
 from recsys.models.ranking import ItemScorer, rated_matrix
-from recsys.models.trees import Forest
+from recsys.models.trees import Forest, fittable
 
 if TYPE_CHECKING:
     from recsys.data.dataset import Dataset
@@ -267,7 +267,7 @@ class Ranker(Recommender):
                 max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
                 l2_regularization=self.l2_regularization, random_state=seed,
                 early_stopping=True, n_iter_no_change=20, validation_fraction=0.1,
-            ).fit(X[keep], y[keep])  # fmt: skip
+            ).fit(fittable(X[keep]), y[keep])  # fmt: skip
             forests.append(Forest.from_sklearn(classifier))
         self.forest_ = Forest.average(forests)
         self.feature_names_ = self.feature_names()

@@ -194,6 +194,18 @@ class Forest:
             raise ValueError("non-finite leaf values")
 
 
+def fittable(features: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """``features`` with each column that is missing (NaN) in all of ``rows`` set to 0
+    (scikit-learn's binning fails on such a column: a catalogue with no release years). A
+    constant column gets no split, so the trees ignore it whatever it holds later."""
+    empty = np.isnan(features[rows]).all(axis=0)
+    if not empty.any():
+        return features
+    features = features.copy()
+    features[:, empty] = 0.0
+    return features
+
+
 def nodes_dtype() -> np.dtype:
     from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
 

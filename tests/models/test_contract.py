@@ -4,9 +4,12 @@ back to the same predictions."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from recsys.data.frames import catalogue_from_ratings
 from recsys.data.interactions import Interactions
 from recsys.data.schema import ITEM, RATING, USER
 from recsys.errors import ArtifactError, ConfigError, NotFittedError, UnknownUserError
@@ -103,6 +106,25 @@ def test_a_rated_page_is_the_page_with_the_models_predicted_ratings(fitted, offs
     expected = fitted.predict_indices(users, items).rating
     assert ratings.dtype == np.float32 and len(items) == 10
     np.testing.assert_allclose(ratings, expected, rtol=1e-6)
+
+
+def test_misshapen_arguments_are_refused_with_their_names(fitted, train):
+    user, item = train.ratings[USER].to_numpy()[:3], train.ratings[ITEM].to_numpy()[:3]
+    with pytest.raises(ValueError, match="as long as each other, got 3 and 2"):
+        fitted.predict(user, item[:2])
+    with pytest.raises(ValueError, match="got 2 and 2 and 1"):
+        fitted.predict(user[:2], item[:2], timestamps=[0])
+    with pytest.raises(ValueError, match="offset >= 0"):
+        fitted.recommend(user[0], 5, offset=-2)
+    with pytest.raises(TypeError, match="integers"):
+        fitted.recommend(user[0], 2.5)
+
+
+def test_text_ids_name_the_same_users_and_movies_in_predict_and_recommend(fitted, train):
+    user, item = train.ratings[USER].iloc[0], train.ratings[ITEM].iloc[0]
+    as_text, as_ids = fitted.predict([str(user)], [str(item)]), fitted.predict([user], [item])
+    assert as_text.rating == as_ids.rating and not as_text.fallback.any()
+    assert np.array_equal(fitted.recommend(str(user), 3)[0], fitted.recommend(user, 3)[0])
 
 
 def test_unknown_user_cannot_be_recommended_for(fitted, train):
@@ -204,6 +226,16 @@ def test_unfitted_and_misconfigured_models_say_what_is_wrong(fitted, train):
 def test_bad_hyperparameters_are_refused(name, params, train):
     with pytest.raises(ConfigError):
         make_model(name, **params).fit(train)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_fits_ratings_whose_catalogue_knows_only_ids(name, train, split):
+    """A generic table or Netflix data without titles: no genres, no release years."""
+    bare = dataclasses.replace(train, movies=catalogue_from_ratings(train.ratings))
+    model = make_model(name, **FAST.get(name, {})).fit(bare)
+    test = split.test
+    assert np.isfinite(model.predict(test[USER].to_numpy(), test[ITEM].to_numpy()).rating).all()
+    assert len(model.recommend(train.ratings[USER].iloc[0], 5)[0]) == 5
 
 
 def test_unknown_model_names_list_the_known_ones():
