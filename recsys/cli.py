@@ -425,7 +425,9 @@ def _evaluation_data(args: argparse.Namespace):
         return _load(args), None
     from recsys.experiment import split_from_files
 
-    return split_from_files(args.train, args.test, _load(args) if args.data else None)
+    columns = _load_options(args).get("columns")  # --scale
+    return split_from_files(args.train, args.test, _load(args) if args.data else None,
+                            scale=columns.scale if args.scale else None)  # fmt: skip
 
 
 def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str]) -> None:

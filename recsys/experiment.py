@@ -22,6 +22,7 @@ import pandas as pd
 
 from recsys.choices import checked_params
 from recsys.data.loading import load_or_demo
+from recsys.data.schema import HALF_STARS, RatingScale
 from recsys.data.splits import (
     Split,
     kfold_splits,
@@ -87,13 +88,20 @@ def check_models(names: Iterable[str], params: Mapping[str, object] | None = Non
 
 
 def split_from_files(
-    train: str | Path, test: str | Path, data: Dataset | None = None
+    train: str | Path,
+    test: str | Path,
+    data: Dataset | None = None,
+    scale: RatingScale | None = None,
 ) -> tuple[Dataset, Split]:
     """A split from two rating tables (what `recsys split` writes), and the data set to evaluate
-    it in: ``data``'s catalogue and scale, or without it the training file's own."""
+    it in: ``data``'s catalogue, or without it the training file's own. The files are read on
+    ``scale``, by default ``data``'s (without data, half stars from 0.5 to 5)."""
+    from recsys.data.generic import Columns
     from recsys.data.loading import load
 
-    first, second = (load(p, format="generic", cache=False) for p in (train, test))
+    scale = scale or (data.scale if data is not None else HALF_STARS)
+    first, second = (load(p, format="generic", cache=False, columns=Columns(scale=scale))
+                     for p in (train, test))  # fmt: skip
     split = Split("files", first.ratings, second.ratings, {"train": str(train), "test": str(test)})
     return (data or first).with_ratings(first.ratings), split
 
@@ -122,7 +130,11 @@ def _name_and_params(model: ModelSpec) -> tuple[str, dict]:
 def _models(models: ModelSpec | Iterable[ModelSpec]) -> dict[str, ModelSpec]:
     if isinstance(models, str) or hasattr(models, "get_params"):
         models = [models]
+    models = list(models)
     labelled = {_label(m): m for m in models}
+    if len(labelled) < len(models):
+        raise ConfigError("a model is given twice (the same name and hyperparameters); give "
+                          "each once")  # fmt: skip
     check_models([n for n, _ in map(_name_and_params, labelled.values())])
     return labelled
 
@@ -205,8 +217,8 @@ def repeat(
 ) -> pd.DataFrame:
     """`evaluate` ``times`` times with seeds ``seed``, ``seed + 1``, …: the split's seed and every
     model's ``random_state`` (unless set). One row per (model, run)."""
-    if times < 1:
-        raise ConfigError(f"repeat needs at least 1 run, got {times}")
+    if not isinstance(times, int | np.integer) or isinstance(times, bool) or times < 1:
+        raise ConfigError(f"times must be an integer >= 1, got {times!r}")
     labelled = _models(models)
     rows = []
     for run in range(times):
@@ -238,6 +250,9 @@ def paired_test(runs: pd.DataFrame, metric: str = "rmse") -> pd.DataFrame:
     (NaN when the differences do not vary)."""
     from scipy.stats import ttest_rel
 
+    if metric not in runs.columns:
+        raise ConfigError(f"metric {metric!r} is not a column of these runs; they have "
+                          f"{', '.join(map(str, runs.columns))}")  # fmt: skip
     table = runs[metric].unstack(level=0)
     models = list(runs.index.get_level_values("model").unique())
     rows = []

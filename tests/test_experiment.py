@@ -4,6 +4,7 @@ and `import recsys` stays cheap."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import subprocess
@@ -16,7 +17,7 @@ from scipy.stats import ttest_rel
 
 import recsys
 from recsys.choices import MODEL_NAMES, MODEL_PARAMS, SPLIT_NAMES
-from recsys.data.schema import RATING
+from recsys.data.schema import RATING, RatingScale
 from recsys.data.synthetic import synthesize
 from recsys.errors import ConfigError
 
@@ -135,6 +136,30 @@ def test_a_split_from_files_scores_as_the_split_itself(data, tmp_path):
     assert len(from_files.train) == len(split.train) and len(from_files.test) == len(split.test)
     frame = recsys.evaluate(dataset, "global-mean", from_files)
     assert frame.loc["global-mean", "rmse"] == pytest.approx(by_hand_mean_rmse(split), rel=1e-5)
+
+
+def test_bad_arguments_name_themselves(data):
+    runs = recsys.repeat(data, ["global-mean", "baseline"], "seed1", times=2)
+    with pytest.raises(ConfigError, match="metric 'nosuch' is not a column"):
+        recsys.paired_test(runs, "nosuch")
+    for times in ("2", 2.5, 0):
+        with pytest.raises(ConfigError, match="times must be an integer >= 1"):
+            recsys.repeat(data, "baseline", times=times)
+    with pytest.raises(ConfigError, match="given twice"):
+        recsys.evaluate(data, ["baseline", "baseline"])
+
+
+def test_a_split_from_files_keeps_ratings_on_the_data_sets_own_scale(data, tmp_path):
+    tenfold = data.with_ratings(data.ratings.assign(**{RATING: data.ratings[RATING] * 2}))
+    tenfold = dataclasses.replace(tenfold, scale=RatingScale(1, 10, 1))
+    split = recsys.random_split(tenfold.ratings, seed=2)
+    split.train.to_csv(tmp_path / "train.csv", index=False)
+    split.test.to_csv(tmp_path / "test.csv", index=False)
+    files = (tmp_path / "train.csv", tmp_path / "test.csv")
+    for _, from_files in (recsys.split_from_files(*files, tenfold),
+                          recsys.split_from_files(*files, scale=tenfold.scale)):  # fmt: skip
+        assert len(from_files.train) == len(split.train) and len(from_files.test) == len(split.test)
+        assert from_files.train[RATING].max() == split.train[RATING].max() > 5
 
 
 @pytest.mark.parametrize(
