@@ -16,11 +16,14 @@ from __future__ import annotations
 import logging
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.constants import REF_PREFIX
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from recsys.api.keys import require_read, require_write
 from recsys.api.schemas import Error
 from recsys.errors import RecsysError, UnknownIdError
 from recsys.service import UnknownGenreError
@@ -60,12 +63,38 @@ async def too_large(request: Request, error: BatchTooLarge) -> Response:
 
 
 async def validation_error(request: Request, error: RequestValidationError) -> Response:
-    """FastAPI's 422 shape, without echoing the (possibly huge) input back."""
+    """FastAPI's 422 shape, without echoing the (possibly huge) input back. FastAPI reads the
+    body before it checks the route's key, so the key is checked here first: a caller without
+    one learns that, not what is wrong with the body."""
+    refused = await _key_refusal(request)
+    if refused is not None:
+        return refused
     details = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
         for e in error.errors()
     ]
     return _json(422, {"detail": details})
+
+
+async def unreadable_body(request: Request, error: StarletteHTTPException) -> Response:
+    """FastAPI's 400 for a body it cannot read, after the route's key check (as for a 422)."""
+    if error.status_code == 400:
+        refused = await _key_refusal(request)
+        if refused is not None:
+            return refused
+    return await http_exception_handler(request, error)
+
+
+async def _key_refusal(request: Request) -> Response | None:
+    """The 401 or 403 the route's key check gives this request, None when it passes."""
+    for dependency in getattr(request.scope.get("route"), "dependencies", ()):
+        if dependency.dependency in (require_write, require_read):
+            try:
+                await dependency.dependency(request)
+            except HTTPException as refusal:
+                return Response(orjson.dumps({"detail": refusal.detail}), refusal.status_code,
+                                refusal.headers, media_type="application/json")  # fmt: skip
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -74,6 +103,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RecsysError, unusable_argument)
     app.add_exception_handler(BatchTooLarge, too_large)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, unreadable_body)
 
 
 VALIDATION = {"$ref": REF_PREFIX + "HTTPValidationError"}

@@ -64,7 +64,7 @@ async def require_read(request: Request) -> None:
 WRITE = [Depends(require_write)]
 READ = [Depends(require_read)]
 AUTH_ERRORS = {
-    400: {"description": "the body is not valid JSON"},
+    400: {"description": "the body cannot be read (not UTF-8)"},
     401: {"description": "no key, or not a valid one"},
     403: {"description": "no API key configured (writes are off), or the read key on a write"},
 }

@@ -33,8 +33,9 @@ class Busy(Exception):
 
 def _load_checked(path: Path, live: Recommendations | None) -> Recommendations:
     try:
+        path = path.expanduser()
         new = Recommendations.load(path)
-    except (RecsysError, OSError, ValueError) as error:
+    except (RecsysError, OSError, ValueError, RuntimeError) as error:  # RuntimeError: ~nobody
         raise Refused(str(error).replace(str(path), path.name)) from error
     new.warm()  # before the swap: the first request on it is as fast as any
     if live is not None:
@@ -57,10 +58,10 @@ async def roll_out(app: FastAPI, path: Path) -> dict:
         raise Busy("another model is being rolled out; try again when it is live")
     async with lock:
         live = app.state.service
-        new = await run_in_threadpool(_load_checked, Path(path).expanduser(), live)
+        new = await run_in_threadpool(_load_checked, Path(path), live)
         new.feedback = getattr(app.state, "feedback", None)
-        app.state.service = new  # the swap: requests from now on get the new model
         info = new.model_info()
+        app.state.service = new  # the swap: requests from now on get the new model
         app.state.metrics.describe_model(info)
         log.info("rolled out %s (artifact %s)", info["model"], info["artifact"])
         return info

@@ -174,7 +174,7 @@ def load_artifact_arrays(folder: str | Path) -> tuple[dict, dict[str, np.ndarray
             f"{meta.get('recsys_version')}; this recsys {recsys.__version__} reads formats "
             f"{', '.join(map(str, READABLE_VERSIONS))} — retrain with `recsys train`"
         )
-    _check_scale(meta_file, meta.get("scale"))
+    _check_meta(meta_file, meta)
     check_npz_sizes(folder / ARRAYS_FILE)
     try:
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as stored:
@@ -204,13 +204,35 @@ def check_model_fits(folder: str | Path, model: Recommender, arrays: dict[str, n
             )
 
 
-def _check_scale(meta_file: Path, scale) -> None:
-    ok = isinstance(scale, dict) and all(
-        isinstance(scale.get(k), int | float) and not isinstance(scale.get(k), bool)
-        and np.isfinite(scale.get(k)) for k in ("low", "high")
-    )  # fmt: skip
+def _check_meta(meta_file: Path, meta: dict) -> None:
+    """The fields the service reads have the types it reads them as (a hand-edited file is
+    refused here, not answered with errors once it serves)."""
+    scale = meta.get("scale")
+    ok = isinstance(scale, dict) and all(_is_number(scale.get(k)) for k in ("low", "high"))
     if not ok or scale["low"] >= scale["high"]:
         raise ArtifactError(f"{meta_file}: 'scale' must give numeric low < high, got {scale!r}")
+    step = scale.get("step")
+    if step is not None and not (_is_number(step) and step > 0):
+        raise ArtifactError(f"{meta_file}: the scale's 'step' must be a number > 0 or null, "
+                            f"got {step!r}")  # fmt: skip
+    wrong = [f"'{name}' must be {kind.__name__ if kind is not dict else 'an object'}"
+             for name, kind in (("model", str), ("params", dict), ("data", dict),
+                                ("metrics", dict))
+             if not isinstance(meta.get(name, kind()), kind)]  # fmt: skip
+    wrong += [f"'{name}' must be text or null" for name in ("rating_model", "trained_at",
+                                                           "recsys_version")
+              if not isinstance(meta.get(name), str | None)]  # fmt: skip
+    feedback = meta.get("feedback")
+    seq = feedback.get("seq", 0) if isinstance(feedback, dict) else None
+    if feedback is not None and not (isinstance(seq, int) and not isinstance(seq, bool)
+                                     and seq >= 0):  # fmt: skip
+        wrong.append("'feedback' must be null or an object whose 'seq' is an integer >= 0")
+    if wrong:
+        raise ArtifactError(f"{meta_file}: {'; '.join(wrong)}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
 
 
 def check_npz_sizes(path: Path) -> None:

@@ -244,6 +244,21 @@ class Recommendations:
     def seen(self, user: int) -> np.ndarray:
         return self._model.seen(user)
 
+    def trained_timestamps(self, user_id: object, items: np.ndarray) -> np.ndarray:
+        """When the user rated each of ``items`` in the training data (int64 seconds), -1 where
+        they did not (or are not a training user)."""
+        stamps = np.full(len(items), -1, np.int64)
+        user = self.users.find(user_id)
+        if user is None:
+            return stamps
+        span = slice(*self._history_indptr[user : user + 2])
+        rated, when = self._history_items[span], self._history_timestamps[span]
+        at = np.searchsorted(rated, items)  # a user's history is in movie order
+        found = at < len(rated)
+        found[found] = rated[at[found]] == items[found]
+        stamps[found] = when[at[found]]
+        return stamps
+
     def candidates(
         self,
         genres: list[str] | None = None,

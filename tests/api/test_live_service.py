@@ -4,7 +4,10 @@ protected by a key."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,11 +16,13 @@ from recsys.api.app import create_app
 from recsys.config import Settings
 from recsys.models.registry import make_model
 from recsys.service import save_artifact
+from recsys.service.artifact import META_FILE
 from tests.databases import database  # noqa: F401  (the fixture: SQLite, then PostgreSQL)
 
 KEY = "test-key-0123456789"
 READ_KEY = "read-key-9876543210"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+JSON_BODY = {"content-type": "application/json"}
 NEW_USER = 990_001
 
 
@@ -120,6 +125,28 @@ def test_the_latest_timestamp_wins_and_repeats_in_a_request_count(live):
     assert entry["rating"] == 2.0 and entry["timestamp"] == 3_000
 
 
+def test_a_rating_older_than_the_training_one_is_not_applied_and_says_so(live, dataset):
+    first = dataset.ratings.iloc[0]
+    user, movie, stamp = (int(first[k]) for k in ("user_id", "item_id", "timestamp"))
+    rating = float(first["rating"])
+    other = 1.0 if rating != 1.0 else 2.0
+    late = post(live, user, [{"movie_id": movie, "rating": other, "timestamp": stamp - 1}])
+    assert late.status_code == 200 and late.json()["stored"] == 0 and late.json()["older"] == 1
+    history = live.get(f"/v1/users/{user}/history", params={"n": 100}).json()["items"]
+    assert [h["rating"] for h in history if h["id"] == movie] == [rating]
+    newer = post(live, user, [{"movie_id": movie, "rating": other, "timestamp": stamp}])
+    assert newer.json()["stored"] == 1 and newer.json()["older"] == 0  # a tie: the write wins
+    history = live.get(f"/v1/users/{user}/history", params={"n": 100}).json()["items"]
+    assert [h["rating"] for h in history if h["id"] == movie] == [other]
+
+
+def test_a_rating_within_float_noise_of_a_step_is_stored_on_the_step(live):
+    movie, user = popular_ids(live, 1)[0], NEW_USER + 6
+    assert post(live, user, [{"movie_id": movie, "rating": 4.0000005}]).status_code == 200
+    (entry,) = live.get(f"/v1/users/{user}/history").json()["items"]
+    assert entry["rating"] == 4.0
+
+
 def test_bad_entries_are_422_each_named_and_nothing_of_the_request_is_stored(live):
     user = NEW_USER + 2
     good = popular_ids(live, 1)[0]
@@ -160,6 +187,13 @@ def test_writes_need_the_key_and_reads_the_read_key_when_one_is_set(artifact, da
         read = {"Authorization": f"Bearer {READ_KEY}"}
         assert post(client, NEW_USER, [movie], headers=read).status_code == 403
         assert client.post("/v1/admin/model", json={"path": "x"}).status_code == 401
+        for path in (f"/v1/users/{NEW_USER}/ratings", "/v1/admin/model"):  # the key comes first
+            for headers, status in (({}, 401), ({"Authorization": "Bearer nope"}, 401),
+                                    (read, 403), (AUTH, None)):  # fmt: skip
+                for body, unread in ((b"{bad", 422), (b"\xff", 400)):  # not JSON, not UTF-8
+                    bad = client.post(path, content=body, headers=headers | JSON_BODY)
+                    assert bad.status_code == (status or unread), (path, headers, body)
+                    assert bad.json()["detail"]
         assert client.get("/v1/users/1/recommendations").status_code == 401
         assert client.get("/v1/users/1/recommendations", headers=read).status_code == 200
         assert client.get("/v1/users/1/recommendations", headers=AUTH).status_code == 200
@@ -210,11 +244,19 @@ def test_a_rollout_swaps_the_model_and_a_broken_one_is_refused(live, dataset, tm
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "meta.json").write_text("{not json")
-    for path in (broken, tmp_path / "missing"):
+    edited = []  # hand-edited metadata the service would read as the wrong type
+    steps = [{"low": 0.5, "high": 5, "step": step} for step in ("x", 0)]
+    wrong = [("feedback", "x"), ("data", "x"), ("model", 3), *(("scale", s) for s in steps)]
+    for n, (field, value) in enumerate(wrong):
+        copy = Path(shutil.copytree(other, tmp_path / f"edited-{n}")) / META_FILE
+        copy.write_text(json.dumps(json.loads(copy.read_text()) | {field: value}))
+        edited.append(copy.parent)
+    for path in (broken, tmp_path / "missing", *edited, "~no-such-user-here/model"):
         refused = live.post("/v1/admin/model", json={"path": str(path)}, headers=AUTH)
-        assert refused.status_code == 422 and "refused" in refused.json()["detail"]
+        assert refused.status_code == 422 and "refused" in refused.json()["detail"], refused.text
         assert str(tmp_path) not in refused.text  # no server path reflected
-    assert live.get("/v1/model").json()["model"] == "baseline"  # the old one serves on
+        assert live.get("/v1/model").json()["artifact"] == "baseline-v2"  # the old one serves on
+    assert live.get(f"/v1/users/{NEW_USER + 4}/recommendations").status_code == 200
     assert live.post("/v1/admin/model", json={"path": str(other)}).status_code == 401
 
 

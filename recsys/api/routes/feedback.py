@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
@@ -42,10 +43,18 @@ class Stored(BaseModel):
     user_id: int | str
     received: int = Field(description="ratings in the request")
     stored: int = Field(description="inserted or changed")
-    older: int = Field(description="not applied: the stored rating has a later timestamp")
+    older: int = Field(description="not applied: a stored or training rating of the movie has "
+                       "a later timestamp")  # fmt: skip
     duplicates: int = Field(description="repeats of a movie in the request (the latest kept)")
     seq: int = Field(description="the store's change number after this write")
     folded_in: bool = True
+
+
+def _on_step(scale, rating: float) -> float:
+    """A rating the scale accepts, exactly on its step (the scale allows float noise)."""
+    if not scale.step:
+        return rating
+    return scale.low + round((rating - scale.low) / scale.step) * scale.step
 
 
 async def get_feedback(request: Request) -> Feedback:
@@ -103,16 +112,19 @@ def build_router(prefix: str = "/v1") -> APIRouter:
                                       f"clock ({now} now)"})  # fmt: skip
             if item is None or errors:
                 continue
-            movie = str(service.items.ids[item])
             stamp = now if entry.timestamp is None else entry.timestamp
-            if movie not in rows or stamp >= rows[movie][1]:
-                rows[movie] = (entry.rating, stamp)
+            if item not in rows or stamp >= rows[item][1]:
+                rows[item] = (_on_step(scale, entry.rating), stamp)
         if errors:
             return JSONBytes({"detail": errors}, status_code=422)
-        result = feedback.write(user, [(m, r, t) for m, (r, t) in rows.items()])
+        items = np.fromiter(rows, np.int64, len(rows))
+        trained = service.trained_timestamps(user_id, items)  # the later timestamp wins
+        kept = [(str(service.items.ids[i]), *rows[i])
+                for i, t in zip(items, trained, strict=True) if rows[i][1] >= t]
+        result = feedback.write(user, kept)
         return JSONBytes({
             "user_id": service.users.parse(user_id), "received": len(body.ratings),
-            "stored": result.stored, "older": result.older,
+            "stored": result.stored, "older": result.older + len(rows) - len(kept),
             "duplicates": len(body.ratings) - len(rows), "seq": result.seq, "folded_in": True,
         })  # fmt: skip
 
