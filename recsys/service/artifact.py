@@ -53,25 +53,41 @@ REQUIRED = (
 
 def check_destination(folder: str | Path) -> Path:
     """``folder``, resolved, once it is known that an artifact may be written there: it is
-    absent, empty or an artifact already (which is then replaced whole), never a folder of
-    other files or the current one, and its parent is writable. Checked before any training,
-    so a typo such as ``--out .`` costs nothing and deletes nothing."""
+    absent, empty or an artifact and nothing else (which is then replaced whole), never a
+    folder with other files or the current one, and its parent is writable. Checked before any
+    training, so a typo such as ``--out .`` costs nothing and deletes nothing."""
     folder = Path(folder).resolve()
     if folder.exists():
         if not folder.is_dir():
             raise ConfigError(f"{folder} is a file: an artifact is a folder")
-        if folder == Path.cwd().resolve() or (
-            any(folder.iterdir()) and not (folder / META_FILE).is_file()
-        ):
-            raise ConfigError(
-                f"{folder} holds files that are not a recsys artifact: name a new or empty folder"
-            )
+        others = [] if not any(folder.iterdir()) else _not_artifact(folder, top=True)
+        if folder == Path.cwd().resolve() or others:
+            named = f" ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+            raise ConfigError(f"{folder} holds what is not a recsys artifact"
+                              f"{named if others else ''}: name a new or empty folder, or one "
+                              "that holds an artifact and nothing else")  # fmt: skip
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     except OSError as error:
         raise ConfigError(f"cannot write an artifact in {folder.parent}: {error}") from error
     return folder
+
+
+def _not_artifact(folder: Path, top: bool = False) -> list[str]:
+    """What in ``folder`` an artifact would not have written (everything, when it holds no
+    artifact.json): its files, model.json and arrays.npz, and a folder of the same a
+    sub-model (named attribute.model)."""
+    if top and not (folder / META_FILE).is_file():
+        return [entry.name for entry in folder.iterdir()]
+    own = {"model.json", "arrays.npz"} | ({META_FILE, ARRAYS_FILE} if top else set())
+    others = []
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink() and "_." in entry.name:
+            others += [f"{entry.name}/{name}" for name in _not_artifact(entry)]
+        elif entry.name not in own or not entry.is_file():
+            others.append(entry.name)
+    return others
 
 
 def publish_artifact(

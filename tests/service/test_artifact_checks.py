@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from recsys.data.synthetic import synthesize
-from recsys.errors import ArtifactError
+from recsys.errors import ArtifactError, ConfigError
 from recsys.models.persistence import load_model
 from recsys.models.registry import make_model
 from recsys.service import load_artifact, save_artifact
+from recsys.service.artifact import publish_artifact
 from tests.arrays import read_npz, rewrite_npz
 
 
@@ -172,3 +173,20 @@ def test_trees_that_point_outside_themselves_are_refused(tmp_path):
         arrays[key].dtype)})  # fmt: skip
     with pytest.raises(ArtifactError, match="child node"):
         load_model(folder)
+
+
+def test_publishing_replaces_an_artifact_with_sub_models_but_nothing_else(tmp_path):
+    """`recsys train --out` over an earlier artifact replaces it; a file or folder the user
+    put beside it makes the folder refused, before anything is written, and it is kept."""
+    data = synthesize(3000, n_users=80, n_movies=60, seed=4)
+    blend = make_model("gbm", base_models=("baseline", "mf"), folds=2, max_iter=5).fit(data)
+    folder = publish_artifact(blend, data, tmp_path / "gbm")
+    assert any(entry.is_dir() for entry in folder.iterdir())  # its base models' folders
+    publish_artifact(blend, data, folder)  # an artifact and nothing else: replaced
+    for extra in (folder / "NOTES.md", folder / "mine" / "f", folder / "base_.mf" / "x"):
+        extra.parent.mkdir(exist_ok=True)
+        extra.write_text("keep")
+        with pytest.raises(ConfigError, match=f"not a recsys artifact .*{extra.name}"):
+            publish_artifact(blend, data, folder)
+        assert extra.read_text() == "keep"
+        shutil.rmtree(extra.parent) if extra.parent != folder else extra.unlink()
