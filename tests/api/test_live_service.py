@@ -147,6 +147,23 @@ def test_a_rating_within_float_noise_of_a_step_is_stored_on_the_step(live):
     assert entry["rating"] == 4.0
 
 
+def test_ids_in_a_body_are_read_one_way_on_every_route(live):
+    """A whole JSON number is that integer (31.0 is 31), and a UTF-8 byte-order mark before a
+    body is read past, on a write as on a batch of predictions."""
+    movie, user = popular_ids(live, 1)[0], NEW_USER + 7
+    assert post(live, user, [{"movie_id": float(movie), "rating": 4.0}]).json()["stored"] == 1
+    (entry,) = live.get(f"/v1/users/{user}/history").json()["items"]
+    assert entry["id"] == movie
+    pairs = json.dumps({"pairs": [{"user_id": user, "movie_id": float(movie)}]}).encode()
+    for path, body in (("/predictions", pairs),
+                       (f"/v1/users/{user}/ratings", b'{"ratings": [{"movie_id": %d, '
+                                                    b'"rating": 3.0}]}' % movie)):  # fmt: skip
+        answer = live.post(path, content=b"\xef\xbb\xbf" + body, headers=AUTH | JSON_BODY)
+        assert answer.status_code == 200, (path, answer.text)
+    assert live.post("/predictions", content=pairs, headers=JSON_BODY).json()["predictions"][0][
+        "movie_id"] == movie  # fmt: skip
+
+
 def test_bad_entries_are_422_each_named_and_nothing_of_the_request_is_stored(live):
     user = NEW_USER + 2
     good = popular_ids(live, 1)[0]

@@ -13,8 +13,8 @@ from recsys.api.deps import MovieId, ServiceDep, SettingsDep, UserId, unprocessa
 from recsys.api.errors import NOT_FOUND, UNPROCESSABLE, BatchTooLarge
 from recsys.api.keys import AUTH_ERRORS, WRITE
 from recsys.api.payloads import JSONBytes
+from recsys.api.schemas import BodyId
 from recsys.service.feedback import Feedback
-from recsys.service.ids import MAX_ID_LENGTH
 
 MAX_TIMESTAMP = 2**53  # seconds; JSON numbers stay exact below it
 # How far ahead of the server's clock a timestamp may be (clock skew): a rating dated in the
@@ -26,8 +26,8 @@ class RatingIn(BaseModel):
     """Strict types: a JSON true is no movie id or rating, "4.5" no rating, "1700000000" or
     1.7e9 no timestamp."""
 
-    model_config = ConfigDict(extra="forbid")
-    movie_id: StrictInt | Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    movie_id: BodyId  # read as in POST /predictions: 31.0 is 31
     rating: StrictFloat
     timestamp: StrictInt | None = Field(
         None, ge=0, le=MAX_TIMESTAMP, description="seconds; default now; at most a day ahead"

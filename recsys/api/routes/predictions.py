@@ -76,6 +76,7 @@ async def predict_many(request: Request, service: ServiceDep, settings: Settings
     baseline and lists which id is `unknown`."""
     limit = settings.max_batch
     body = await request.body()  # at most RECSYS_MAX_BODY_BYTES (recsys.api.limits)
+    body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, read past as on writes
     try:
         parsed = REQUEST.validate_json(body)
     except pydantic.ValidationError as error:
