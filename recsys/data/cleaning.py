@@ -14,6 +14,7 @@ copies, faults are folded into one byte per row, and duplicates are found in O(n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,12 +25,15 @@ from recsys.data.frames import ratings_frame
 from recsys.data.schema import ITEM, RATING, TIMESTAMP, USER, RatingScale, blockwise
 from recsys.errors import BadRowError
 
+log = logging.getLogger(__name__)
+
 REASONS = {
     "malformed_line": "line with the wrong number of fields",
     "missing_id": "missing user or movie id",
     "unparsable": "value that is not a number (or an id that is not a whole number)",
     "missing_value": "missing rating or timestamp",
     "off_scale": "rating off the scale",
+    "time_off_range": "timestamp outside 1900-01-01 to 2200-01-01 (seconds since 1970, UTC)",
     "unknown_item": "movie absent from the catalogue",
     "duplicate": "(user, movie) pair rated again; the latest rating is kept",
 }
@@ -105,6 +109,12 @@ def _shown(value: object) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+INT64_MAX = np.iinfo(np.int64).max
+EXACT_FLOAT = 2**53  # float64 holds every whole number below this, and not all beyond it
+TIMES = (-2_208_988_800, 7_258_118_400)  # 1900-01-01 and 2200-01-01 in seconds since 1970, UTC
+"""The timestamps a rating may have: the range covers every real data set, and leaves out
+epoch milliseconds (years beyond 9999) and other values that are not seconds."""
+
 Locate = Callable[[int], tuple[str, int]]
 """Maps a raw row number to (file, line); called only to name a bad row in strict mode."""
 
@@ -112,37 +122,111 @@ Locate = Callable[[int], tuple[str, int]]
 def as_ids(values, integer: bool | None = True):
     """Parse an id column: (ids, missing mask or None, unparsable mask or None).
 
-    ``integer=True`` demands whole numbers (MovieLens, Netflix; "1.0" is read as 1);
-    ``None`` keeps string ids when any id is not a whole number (generic files).
-    Integer columns pass through without a copy.
+    ``integer=True`` demands whole numbers that fit int64 (MovieLens, Netflix; "1.0" is read
+    as 1); ``None`` keeps string ids, exactly as written, when any id is not such a number
+    (generic files). An id that reached us as a float beyond 2**53 has lost digits already, so
+    it is unparsable either way: two ids are never merged into one. NumPy integer columns pass
+    through without a copy.
     """
     series = pd.Series(values, copy=False)
-    if series.dtype.kind in "iu":
+    if _fits_int64(series.dtype):
         return series.to_numpy(), None, None
     missing = series.isna().to_numpy()
-    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    ids, whole, lost = _whole_ids(series, missing)
     unparsable = ~missing & ~whole
-    if integer is None and unparsable.any():
+    if integer is None and (unparsable & ~lost if lost is not None else unparsable).any():
         text = series.astype("object").to_numpy()
         pairs = zip(text, missing, strict=True)
         strings = np.array([None if m else str(v).strip() for v, m in pairs], object)
-        return strings, missing, None
-    return np.where(whole, numbers, 0).astype(np.int64), missing, unparsable
+        return strings, missing, lost
+    return ids, missing, unparsable
+
+
+def _fits_int64(dtype) -> bool:
+    """A NumPy integer type whose every value fits int64 (not uint64, not a nullable one)."""
+    return isinstance(dtype, np.dtype) and (dtype.kind == "i" or
+                                            (dtype.kind == "u" and dtype.itemsize < 8))  # fmt: skip
+
+
+def _whole_ids(series: pd.Series, missing: np.ndarray):
+    """(int64 ids, 0 where there is none; mask of the values that are whole numbers within
+    int64; mask of floats whose digits beyond 2**53 are lost, or None)."""
+    if series.dtype.kind in "iu":  # uint64, or nullable Int*/UInt* with gaps
+        unsigned = series.dtype.kind == "u"
+        wide = series.to_numpy(dtype=np.uint64 if unsigned else np.int64, na_value=0)
+        whole = ~missing & (wide <= INT64_MAX) if unsigned else ~missing
+        return np.where(whole, wide, 0).astype(np.int64), whole, None
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.dtype.kind in "iu":  # text that is all whole numbers
+        return _whole_ids(numbers, missing)
+    numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    large = whole & (np.abs(numbers) >= EXACT_FLOAT)
+    ids = np.where(whole & ~large, numbers, 0).astype(np.int64)
+    whole &= ~large
+    if series.dtype.kind == "f":
+        return ids, whole, large if large.any() else None
+    text = series.to_numpy()
+    for row in np.flatnonzero(large):  # few: written as text, read again digit for digit
+        try:
+            ids[row] = int(str(text[row]).strip())
+            whole[row] = True
+        except (ValueError, OverflowError):  # not an integer literal, or beyond int64
+            pass
+    return ids, whole, None
 
 
 def as_numbers(values):
-    """Parse a numeric column: (values, missing mask or None, unparsable mask or None)."""
+    """Parse a numeric column: (values, missing mask or None, unparsable mask or None);
+    infinities are unparsable."""
     series = pd.Series(values, copy=False)
-    if series.dtype.kind in "iu":
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
         return series.to_numpy(), None, None
-    if series.dtype.kind == "f":
-        array = series.to_numpy()
-        missing = np.isnan(array)
-        return array, (missing if missing.any() else None), None
+    if series.dtype.kind in "iuf":  # floats, or nullable numbers with gaps
+        array = series.to_numpy(
+            dtype=None if isinstance(series.dtype, np.dtype) else np.float64, na_value=np.nan
+        )
+        missing, infinite = np.isnan(array), np.isinf(array)
+        return array, (missing if missing.any() else None), (infinite if infinite.any() else None)
     missing = series.isna().to_numpy()
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return numbers, missing, ~missing & ~np.isfinite(numbers)
+
+
+def as_seconds(timestamp: np.ndarray, unreadable: np.ndarray | None):
+    """Timestamps as int64 seconds (0 where not a usable time) and the mask of the readable
+    ones outside `TIMES`, which no rating data holds (milliseconds, say)."""
+    inside = blockwise(timestamp, _in_times)
+    off = ~inside if unreadable is None else ~inside & ~unreadable
+    if timestamp.dtype != np.int64:
+        timestamp = np.where(inside, timestamp, 0).astype(np.int64)
+    return timestamp, off
+
+
+def _in_times(seconds: np.ndarray) -> np.ndarray:
+    return (seconds >= TIMES[0]) & (seconds < TIMES[1])
+
+
+def _milliseconds(times: np.ndarray) -> np.ndarray:
+    """Mask of the times beyond the range that would be in it as milliseconds."""
+    return (times >= TIMES[1]) & _in_times(times / 1000)
+
+
+def _off_time_hint(timestamp) -> str:
+    """What a timestamp off the range looks like, for the message that names its row."""
+    if _milliseconds(np.asarray(timestamp)):
+        return "; it looks like milliseconds, and recsys reads seconds"
+    return ""
+
+
+def _warn_of_milliseconds(times: np.ndarray, off: np.ndarray | None, source: str) -> None:
+    """Log the dropped timestamps that look like milliseconds: a likely mistake to fix."""
+    if off is None or not off.any():
+        return
+    in_milliseconds = int(np.count_nonzero(_milliseconds(times[off])))
+    if in_milliseconds:
+        log.warning("%s: %d timestamp(s) look like milliseconds since 1970; recsys reads "
+                    "seconds, so their rows are dropped", source, in_milliseconds)  # fmt: skip
 
 
 def _either(*masks: np.ndarray | None) -> np.ndarray | None:
@@ -172,12 +256,15 @@ def clean_ratings(
     item, item_missing, item_bad = as_ids(raw[ITEM], integer_ids)
     rating, rating_missing, rating_bad = as_numbers(raw[RATING])
     if TIMESTAMP in raw:
-        timestamp, ts_missing, ts_bad = as_numbers(raw[TIMESTAMP])
-        if timestamp.dtype.kind == "f":
-            fractional = np.isfinite(timestamp) & (timestamp != np.round(timestamp))
+        times, ts_missing, ts_bad = as_numbers(raw[TIMESTAMP])
+        if times.dtype.kind == "f":
+            fractional = np.isfinite(times) & (times != np.round(times))
             ts_bad = _either(ts_bad, fractional if fractional.any() else None)
+        timestamp, off_time = as_seconds(times, _either(ts_missing, ts_bad))
+        _warn_of_milliseconds(times, off_time, source)
     else:
-        timestamp, ts_missing, ts_bad = np.zeros(n, np.int64), None, None
+        timestamp, ts_missing, ts_bad, off_time = np.zeros(n, np.int64), None, None, None
+        times = timestamp
 
     id_missing = _either(user_missing, item_missing)
     id_bad = _either(user_bad, item_bad)
@@ -189,6 +276,7 @@ def clean_ratings(
     off = ~scale.contains(rating)
     rating_unreadable = _either(rating_missing, rating_bad)
     faults["off_scale"] = off & ~rating_unreadable if rating_unreadable is not None else off
+    faults["time_off_range"] = off_time
     if known_items is not None:
         unknown = ~blockwise(item, lambda part: np.isin(part, known_items))
         item_unreadable = _either(item_missing, item_bad)
@@ -211,13 +299,15 @@ def clean_ratings(
         duplicate[ok] = superseded_pairs(user[ok], item[ok], timestamp[ok])
     reason[duplicate] = codes.index("duplicate")
     # A pair repeated anywhere in the file is a problem even when its rows fail for other
-    # reasons too (the dirty MovieLens copy repeats pairs only among rows without a user id).
+    # reasons too (the dirty MovieLens copy repeats pairs only among rows without a user id);
+    # ids that cannot be read are no evidence of a repeat (a float may have lost digits).
     if ok.all():
         repeats = int(duplicate.sum())
     elif id_missing is None and id_bad is None:
         repeats = int(superseded_pairs(user, item, timestamp).sum())
     else:
-        repeats = int(pd.DataFrame({USER: raw[USER], ITEM: raw[ITEM]}).duplicated().sum())
+        pairs = pd.DataFrame({USER: raw[USER], ITEM: raw[ITEM]})
+        repeats = int((pairs if id_bad is None else pairs[~id_bad]).duplicated().sum())
     if repeats:
         problems["duplicate"] = repeats
 
@@ -225,7 +315,8 @@ def clean_ratings(
         row = int(np.argmax(reason != 0))
         path, line = locate(row)
         values = ", ".join(f"{k}={_shown(pd.Series(raw[k], copy=False).iloc[row])}" for k in raw)
-        raise BadRowError(path, line, f"{REASONS[codes[reason[row]]]} ({values})")
+        hint = _off_time_hint(times[row]) if codes[reason[row]] == "time_off_range" else ""
+        raise BadRowError(path, line, f"{REASONS[codes[reason[row]]]}{hint} ({values})")
 
     counts = [n - int(np.count_nonzero(reason))]  # (bincount would copy reason into intp)
     counts += [int(np.count_nonzero(reason == k)) if counts[0] < n else 0

@@ -44,7 +44,7 @@ class Dataset:
 
     def describe(self) -> dict:
         r = self.ratings
-        years = pd.to_datetime(r[TIMESTAMP], unit="s") if len(r) else None
+        times = r[TIMESTAMP].to_numpy()
         return {
             "name": self.name,
             "ratings": len(r),
@@ -53,7 +53,12 @@ class Dataset:
             "movies_in_catalogue": len(self.movies),
             "scale": self.scale.to_dict(),
             "mean_rating": round(float(r[RATING].mean()), 4) if len(r) else None,
-            "first_rating": str(years.min().date()) if years is not None else None,
-            "last_rating": str(years.max().date()) if years is not None else None,
+            "first_rating": date_of(times.min()) if len(r) else None,
+            "last_rating": date_of(times.max()) if len(r) else None,
             "fingerprint": self.fingerprint,
         }
+
+
+def date_of(seconds: int) -> str:
+    """A timestamp's date, "YYYY-MM-DD" (any int64 seconds, unlike `datetime.date`)."""
+    return str(np.datetime64(int(seconds), "s").astype("datetime64[D]"))

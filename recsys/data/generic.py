@@ -4,7 +4,9 @@ columns, named by the caller or found among the usual names."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import pandas as pd
 
@@ -12,7 +14,7 @@ from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
 from recsys.data.frames import catalogue_from_ratings
 from recsys.data.schema import HALF_STARS, ITEM, RATING, TIMESTAMP, USER, RatingScale
-from recsys.data.sources import Source
+from recsys.data.sources import Source, basename
 from recsys.data.tables import parse_table, row_locator
 from recsys.errors import DataFormatError
 
@@ -23,6 +25,10 @@ ALIASES = {
     TIMESTAMP: ["timestamp", "time", "ts", "date", "datetime", "Date"],
 }
 TABLE_PATTERNS = ("*.csv", "*.tsv", "*.txt", "*.parquet", "*.pq")
+NOTES = re.compile(
+    r"(^|[-_ .])(readme|read[-_ ]me|licen[cs]e|notes?|changelog|changes|copying|citation|authors)"
+    r"([-_ .]|$)"
+)  # the base names of files that come with data and hold none (README.txt, LICENSE.txt)
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,28 @@ class Columns:
     scale: RatingScale = HALF_STARS
 
 
+def data_files(source: Source, names: list[str]) -> list[str]:
+    """``names`` without hidden files (macOS ``__MACOSX/`` and ``._*`` forks, dot files and
+    folders) and, unless nothing else is left, without notes such as README.txt. A source that
+    is one file keeps it: it was asked for by name."""
+    if source.kind in ("file", "gz"):
+        return names
+    shown = [n for n in names if not _hidden(n)]
+    data = [n for n in shown if not NOTES.search(basename(n).lower())]
+    return data or shown
+
+
+def _hidden(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
+
+
+def rating_tables(source: Source) -> list[str]:
+    """The members that may be a generic rating table (see `data_files`)."""
+    return data_files(source, source.find(*TABLE_PATTERNS))
+
+
 def read_generic(source: Source, strict: bool = False, columns: Columns = Columns()) -> Dataset:
-    tables = source.find(*TABLE_PATTERNS)
+    tables = rating_tables(source)
     if len(tables) != 1:
         found = ", ".join(source.names[:10]) or "nothing"
         raise DataFormatError(
@@ -79,7 +105,7 @@ def read_generic(source: Source, strict: bool = False, columns: Columns = Column
 def _pick_columns(table: pd.DataFrame, columns: Columns, label: str) -> pd.DataFrame:
     chosen = {}
     for canonical, given in [(USER, columns.user), (ITEM, columns.item),
-                             (RATING, columns.rating), (TIMESTAMP, columns.timestamp)]:
+                             (RATING, columns.rating), (TIMESTAMP, columns.timestamp)]:  # fmt: skip
         candidates = [given] if given else ALIASES[canonical]
         hit = next((c for c in candidates if c in table.columns), None)
         if hit is None and canonical != TIMESTAMP:

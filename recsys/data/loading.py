@@ -17,12 +17,12 @@ import recsys
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
 from recsys.data.frames import movies_frame, ratings_frame
-from recsys.data.generic import Columns, read_generic
+from recsys.data.generic import Columns, data_files, rating_tables, read_generic
 from recsys.data.movielens import read_ml100k, read_ml_dat, read_movielens_csv
 from recsys.data.netflix import read_netflix
 from recsys.data.schema import ITEM, MOVIE_COLUMNS, RATING_COLUMNS, RatingScale
 from recsys.data.sources import Source
-from recsys.errors import DataFormatError
+from recsys.errors import ConfigError, DataFormatError
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,13 @@ FORMATS: dict[str, Callable[..., Dataset]] = {
     "netflix": read_netflix,
     "generic": read_generic,
 }
+CLEANING = 2  # part of the cache key: raise it when cleaning keeps other rows than it did
 NETFLIX_FILES = ("combined_data_*.txt", "mv_*.txt", "training_set.tar", "movie_titles.*")
 
 
 def detect_format(source: Source) -> str:
     """The format a source is in, from the names of the files it holds."""
-    tables = source.find("*.csv", "*.tsv", "*.txt", "*.parquet", "*.pq")
+    tables = rating_tables(source)
     if source.find("ratings.csv"):
         # A lone ratings.csv (no movies.csv beside it) is read as a generic table.
         return "generic" if len(tables) == 1 else "movielens"
@@ -48,7 +49,8 @@ def detect_format(source: Source) -> str:
         return "ml-dat"
     if source.find(*NETFLIX_FILES):
         return "netflix"
-    if len(source.names) == 1 and _looks_like_netflix(source, source.names[0]):
+    files = data_files(source, source.names)
+    if len(files) == 1 and _looks_like_netflix(source, files[0]):
         return "netflix"
     if len(tables) == 1:
         return "generic"
@@ -77,13 +79,20 @@ def load(
 ) -> Dataset:
     """Load ratings and the catalogue from a folder, an archive or a file, in canonical form.
 
-    ``format`` is one of `FORMATS` or "auto". ``strict`` stops at the first bad row. With
-    ``cache`` the cleaned data set is kept as ``.npz`` in the cache folder (`cache_dir`), keyed
-    by the source files' names, sizes and modification times, so a second load reads that.
+    ``format`` is one of `FORMATS` or "auto". ``strict`` stops at the first bad row. ``columns``
+    (names and a rating scale) make the source a generic table, as ``--columns``/``--scale``
+    do. With ``cache`` the cleaned data set is kept as ``.npz`` in the cache folder
+    (`cache_dir`), keyed by the source files' names, sizes and modification times, so a second
+    load reads that.
     """
     path = Path(path)
+    if columns is not None and format not in ("auto", "generic"):
+        raise ConfigError(f"columns apply to a generic table; format {format!r} has its own")
     source = Source(path)
-    fmt = detect_format(source) if format == "auto" else format
+    if format == "auto":
+        fmt = "generic" if columns is not None else detect_format(source)
+    else:
+        fmt = format
     if fmt not in FORMATS:
         raise DataFormatError(path, f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     cache_file = cache_dir() / f"{path.name}-{_cache_key(path, fmt, strict, columns)}.npz"
@@ -115,12 +124,12 @@ def cache_dir() -> Path:
 def _cache_key(path: Path, fmt: str, strict: bool, columns: Columns | None) -> str:
     files = sorted(path.rglob("*")) if path.is_dir() else [path]
     digest = hashlib.blake2b(digest_size=8)
-    digest.update(f"{recsys.__version__}|{fmt}|{strict}|{columns}".encode())
+    digest.update(f"{recsys.__version__}|{CLEANING}|{fmt}|{strict}|{columns}".encode())
     for f in files:
         if f.is_file():
             st = f.stat()
             digest.update(f"{f.relative_to(path) if path.is_dir() else f.name}|{st.st_size}|"
-                          f"{st.st_mtime_ns}".encode())
+                          f"{st.st_mtime_ns}".encode())  # fmt: skip
     return digest.hexdigest()
 
 

@@ -674,9 +674,10 @@ def _by_movie(item: np.ndarray) -> np.ndarray:
 
 def write_netflix(dataset: Dataset, folder: Path, *, manifest: dict | None = None) -> Path:
     """Write the Kaggle layout: ``combined_data_1.txt`` (``MovieID:`` blocks of
-    ``CustomerID,Rating,YYYY-MM-DD``), ``movie_titles.csv`` (latin-1, NULL for unknown years)
-    and, when given, ``manifest.json``. Ratings must be whole stars; times keep only their date.
-    Reading the folder back gives the same ratings, grouped by movie, and the same titles.
+    ``CustomerID,Rating,YYYY-MM-DD``), ``movie_titles.csv`` (latin-1 as in the original, or
+    UTF-8 when a title does not fit it; NULL for unknown years) and, when given,
+    ``manifest.json``. Ratings must be whole stars; times keep only their date. Reading the
+    folder back gives the same ratings, grouped by movie, and the same titles.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -734,7 +735,22 @@ def _write_titles(movies: pd.DataFrame, path: Path) -> None:
     titles = titles.str.replace(r"[\r\n]+", " ", regex=True)
     lines = pd.Series(ids).astype(str) + "," + years.to_numpy() + "," + titles.to_numpy()
     text = "\n".join(lines) + ("\n" if len(lines) else "")
-    path.write_bytes(text.encode("latin-1", errors="replace"))
+    path.write_bytes(_title_bytes(text))
+
+
+def _title_bytes(text: str) -> bytes:
+    """Titles in latin-1, as the original files are, or in UTF-8 when a title does not fit it.
+    `read_titles` tries UTF-8 first, so UTF-8 is written too when the latin-1 bytes would read
+    as other UTF-8 text ("Ã©" would come back as "é")."""
+    try:
+        latin = text.encode("latin-1")
+    except UnicodeEncodeError:  # a title beyond latin-1 (Japanese, emoji)
+        return text.encode("utf-8")
+    try:
+        latin.decode("utf-8")
+    except UnicodeDecodeError:
+        return latin  # read back as latin-1
+    return latin if latin.isascii() else text.encode("utf-8")
 
 
 @numba.njit(cache=True)

@@ -3,6 +3,7 @@ per-user last-k, and k-fold."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.choices import MAX_FOLDS
+from recsys.data.dataset import date_of
 from recsys.data.schema import DAY, ITEM, TIMESTAMP, USER
 from recsys.errors import ConfigError
 
@@ -46,8 +48,21 @@ class Split:
 
 
 def _check_fraction(test_fraction: float) -> None:
+    if not isinstance(test_fraction, numbers.Real) or isinstance(test_fraction, bool):
+        raise TypeError(f"test_fraction must be a number, got {test_fraction!r}")
     if not 0 < test_fraction < 1:
         raise ConfigError(f"test fraction must be between 0 and 1, got {test_fraction}")
+
+
+def _check_integer(name: str, value: int) -> None:
+    """A count given as anything but an integer ("5", 2.5, True) is refused, never rounded."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+
+
+def _check_ratings(ratings: pd.DataFrame) -> None:
+    if len(ratings) == 0:
+        raise ConfigError("no ratings to split")
 
 
 def _take(ratings: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
@@ -62,6 +77,7 @@ def temporal_split(
     Without a cutoff date, the cutoff is the day that leaves about ``test_fraction`` of the
     ratings in period two (whole days, so a day's ratings are never split apart).
     """
+    _check_ratings(ratings)
     ts = ratings[TIMESTAMP].to_numpy()
     if cutoff is None:
         _check_fraction(test_fraction)
@@ -70,7 +86,7 @@ def temporal_split(
     else:
         cut = int(pd.Timestamp(cutoff, tz="UTC").timestamp())
     after = ts >= cut
-    info = {"cutoff": str(pd.Timestamp(cut, unit="s").date())}
+    info = {"cutoff": date_of(cut)}
     if cutoff is None:
         info["test_fraction"] = test_fraction
     if not after.any() or after.all():
@@ -85,6 +101,7 @@ def temporal_split(
 
 def random_split(ratings: pd.DataFrame, *, test_fraction: float = 0.1, seed: int = 0) -> Split:
     """A seeded shuffle: the last ``test_fraction`` of it is the test set."""
+    _check_ratings(ratings)
     _check_fraction(test_fraction)
     order = np.random.default_rng(seed).permutation(len(ratings))
     n_test = max(1, round(len(ratings) * test_fraction))
@@ -100,6 +117,7 @@ def seed1_split(ratings: pd.DataFrame) -> Split:
     MovieLens copy the seed's cleaning (drop duplicates, keep 0 < rating <= 5, drop NaN) keeps
     the very same 99,032 rows.
     """
+    _check_ratings(ratings)
     order = np.random.RandomState(42).permutation(len(ratings))  # == DataFrame.sample's order
     n_train = int(0.9 * len(ratings))
     info = {"protocol": "seed1", "shuffle": "sample(frac=1, random_state=42)", "train_share": 0.9}
@@ -109,6 +127,8 @@ def seed1_split(ratings: pd.DataFrame) -> Split:
 def user_last_split(ratings: pd.DataFrame, *, k: int = 9) -> Split:
     """Each user's last ``k`` ratings (by time, then file order) are held out, as the Netflix
     Prize did; a user always keeps at least one rating in training."""
+    _check_ratings(ratings)
+    _check_integer("k", k)
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
     users = ratings[USER].to_numpy()
@@ -123,6 +143,8 @@ def user_last_split(ratings: pd.DataFrame, *, k: int = 9) -> Split:
 
 def kfold_splits(ratings: pd.DataFrame, *, folds: int = 5, seed: int = 0) -> Iterator[Split]:
     """``folds`` seeded folds: each rating is in exactly one test set."""
+    _check_ratings(ratings)
+    _check_integer("folds", folds)
     if not 2 <= folds <= min(MAX_FOLDS, len(ratings)):
         raise ConfigError(f"k-fold needs 2 to {min(MAX_FOLDS, len(ratings))} folds (at most "
                           f"{MAX_FOLDS}, and a rating a fold), got {folds}")  # fmt: skip

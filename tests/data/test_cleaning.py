@@ -43,11 +43,12 @@ DIRTY = HEADER + (
     "4,20,1.0,300\n"  # 21 duplicate (same time: the later row wins)
     "4,20,1.5,300\n"  # 22 kept
     "5,20.0,3.0,400\n"  # 23 kept: "20.0" is the whole number 20
+    "6,20,3.0,1600000000000\n"  # 24 time_off_range: milliseconds, not seconds
 )
 KEPT = [(1, 10, 4.0, 100), (1, 20, 3.5, 101), (3, 10, 2.0, 200), (4, 20, 1.5, 300),
         (5, 20, 3.0, 400)]  # fmt: skip
 DROPPED = {"malformed_line": 1, "missing_id": 3, "unparsable": 4, "missing_value": 2,
-           "off_scale": 4, "unknown_item": 1, "duplicate": 2}  # fmt: skip
+           "off_scale": 4, "time_off_range": 1, "unknown_item": 1, "duplicate": 2}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +71,7 @@ def test_every_reason_is_counted_exactly(tmp_path, caplog):
     assert rows(dataset) == KEPT
     report = dataset.report
     assert report.dropped == DROPPED
-    assert report.rows_read == 22 and report.rows_kept == 5 and report.rows_dropped == 17
+    assert report.rows_read == 23 and report.rows_kept == 5 and report.rows_dropped == 18
     # Problems count every fault: row 6 is off the scale as well as missing its user, and a
     # pair repeated anywhere counts, whatever else is wrong with its rows: (-, 10) on lines 4
     # and 6, (2, 10) on 9-11, (2, 20) on 12-16, (3, 10) on 19-20, (4, 20) on 21-22 = 1+2+4+1+1.
@@ -78,9 +79,9 @@ def test_every_reason_is_counted_exactly(tmp_path, caplog):
     # Each dropped row once, under its primary reason; the rest of its faults as "also".
     assert report.also == {"off_scale": 1, "duplicate": 7}
     assert report.summary().endswith(
-        "read 22 rows, kept 5, dropped 17 (malformed line 1, missing id 3, unparsable 4, "
-        "missing value 2, off scale 4, unknown item 1, duplicate 2; of these also off scale 1, "
-        "duplicate 7)"
+        "read 23 rows, kept 5, dropped 18 (malformed line 1, missing id 3, unparsable 4, "
+        "missing value 2, off scale 4, time off range 1, unknown item 1, duplicate 2; of these "
+        "also off scale 1, duplicate 7)"
     )
     assert report.to_dict()["also"] == report.also
     assert report.summary() in caplog.text  # logged as one line
@@ -244,3 +245,107 @@ def test_large_columns_are_cleaned_like_a_brute_force_reference():
     assert off[2**20 :].sum() > 500 and unknown[2**20 :].sum() > 20  # past the first block
     np.testing.assert_array_equal(ratings["timestamp"].to_numpy(),
                                   valid["timestamp"].to_numpy()[~superseded])  # fmt: skip
+
+
+LONGER_FIRST_ROW = [  # (files, ratings file): its first data row has one field too many
+    ({"ratings.csv": HEADER + "1,10,4.0,100,\n1,20,3.5,101\n2,10,5.0,102\n",
+      "movies.csv": MOVIES}, "ratings.csv"),
+    ({"my.csv": "user,item,rating,timestamp\n1,10,4.0,100,\n1,20,3.5,101\n2,10,5.0,102\n"},
+     "my.csv"),
+    ({"u.data": "1\t10\t4\t100\t\n1\t20\t3\t101\n2\t10\t5\t102\n",
+      "u.item": "10|Heat (1995)|01-Jan-1995||x" + "|0" * 19 + "\n"
+                "20|Up (2009)|01-Jan-2009||x" + "|0" * 19 + "\n"}, "u.data"),
+    ({"ratings.dat": "1::10::4::100::\n1::20::3::101\n2::10::5::102\n",
+      "movies.dat": "10::Heat (1995)::Action\n20::Up (2009)::Animation\n"}, "ratings.dat"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "name"), LONGER_FIRST_ROW)
+def test_a_longer_first_row_is_one_malformed_line_and_the_rest_is_kept(tmp_path, files, name):
+    """pandas took such a row for an index column and shifted every column (all rows lost)."""
+    path = pack(tmp_path, files, "folder")
+    dataset = load(path, cache=False)
+    assert dataset.report.dropped == {"malformed_line": 1}
+    assert [(u, i) for u, i, _, _ in rows(dataset)] == [(1, 20), (2, 10)]
+    assert dataset.ratings["timestamp"].tolist() == [101, 102]
+    with pytest.raises(BadRowError) as error:
+        load(path, strict=True)
+    first = 1 if name in ("u.data", "ratings.dat") else 2
+    assert error.value.line == first and error.value.path == str(path / name)
+
+
+def test_a_trailing_comma_after_blank_lines_is_found_too(tmp_path):
+    dataset = load(ml(tmp_path, "\n" + HEADER + "1,10,4.0,100,\n1,20,3.5,101\n"), cache=False)
+    assert rows(dataset) == [(1, 20, 3.5, 101)]
+    assert dataset.report.dropped == {"malformed_line": 1}
+
+
+MILLISECONDS = 1_600_000_000_000
+
+
+@pytest.mark.filterwarnings("error")  # numpy's "invalid value encountered in cast" included
+def test_timestamps_that_are_no_times_are_counted_not_kept(tmp_path, caplog):
+    body = (
+        f"1,10,4.0,{MILLISECONDS}\n"  # 2 time_off_range: milliseconds, not seconds
+        "1,20,4.0,inf\n"  # 3 unparsable
+        "2,10,4.0,-inf\n"  # 4 unparsable
+        "2,20,4.0,1e30\n"  # 5 time_off_range
+        "3,10,4.0,-2208988801\n"  # 6 time_off_range: a second before 1900
+        "3,20,4.0,-2208988800\n"  # 7 kept: 1900-01-01
+        "4,10,4.0,7258118399\n"  # 8 kept: the last second before 2200
+        "4,20,4.0,7258118400\n"  # 9 time_off_range: 2200-01-01 (or 1970 in milliseconds)
+        "5,10\n"  # 10 missing_value: a truncated line
+    )
+    with caplog.at_level(logging.WARNING, logger="recsys.data.cleaning"):
+        dataset = load(ml(tmp_path, HEADER + body), cache=False)
+    assert rows(dataset) == [(3, 20, 4.0, -2_208_988_800), (4, 10, 4.0, 7_258_118_399)]
+    assert dataset.report.dropped == {"unparsable": 2, "missing_value": 1, "time_off_range": 4}
+    assert "2 timestamp(s) look like milliseconds" in caplog.text  # lines 2 and 9
+    described = dataset.describe()
+    assert (described["first_rating"], described["last_rating"]) == ("1900-01-01", "2199-12-31")
+    with pytest.raises(BadRowError) as error:
+        load(ml(tmp_path, HEADER + body), strict=True)
+    assert error.value.line == 2
+    assert error.value.reason.startswith(
+        "timestamp outside 1900-01-01 to 2200-01-01 (seconds since 1970, UTC); it looks like "
+        "milliseconds"
+    )
+
+
+def test_ids_beyond_int64_are_unparsable_never_merged(tmp_path):
+    """They were all read as INT64_MIN, one user, and a real rating dropped as a repeat."""
+    body = ("99999999999999999999,10,4.0,1\n1,20,3.5,2\n18446744073709551616,10,5.0,3\n"
+            "9223372036854775807,20,2.0,4\n")  # fmt: skip
+    dataset = load(ml(tmp_path, HEADER + body), cache=False)
+    assert rows(dataset) == [(1, 20, 3.5, 2), (2**63 - 1, 20, 2.0, 4)]
+    assert dataset.report.dropped == {"unparsable": 2}
+
+
+@pytest.mark.parametrize(
+    ("ids", "kept", "dropped"),
+    [  # uint64, as pandas reads ids up to 2**64 - 1, and its nullable form
+        (np.array([1, 2**64 - 1, 2**63 - 1], np.uint64), [1, 2**63 - 1], {"unparsable": 1}),
+        (pd.array([1, 2**64 - 1, None], dtype="UInt64"), [1],
+         {"missing_id": 1, "unparsable": 1}),
+    ],
+)  # fmt: skip
+def test_unsigned_ids_beyond_int64_are_unparsable(ids, kept, dropped):
+    raw = {"user_id": [7, 7, 7], "item_id": ids, "rating": [4.0] * 3, "timestamp": [1, 2, 3]}
+    ratings, report = clean_ratings(raw, HALF_STARS, source="r", locate=lambda r: ("r", r))
+    assert ratings["item_id"].tolist() == kept
+    assert report.dropped == dropped
+
+
+def test_ids_that_lost_digits_as_floats_are_unparsable_never_merged(tmp_path):
+    """A missing id makes pandas read the column as float64, which holds 2**53 + 1 as 2**53:
+    the two users can no longer be told apart, so neither is kept as the other."""
+    body = "9007199254740993,10,4.0,1\n9007199254740992,10,3.0,2\n,20,5.0,3\n1,20,2.0,4\n"
+    dataset = load(ml(tmp_path, HEADER + body), cache=False)
+    assert rows(dataset) == [(1, 20, 2.0, 4)]
+    assert dataset.report.dropped == {"missing_id": 1, "unparsable": 2}
+    assert dataset.report.problems == dataset.report.dropped  # and no "duplicate"
+    # Written as text, such ids are read digit for digit.
+    body = "9007199254740993,10,4.0,1\n9007199254740992,10,3.0,2\nx,20,5.0,3\n"
+    dataset = load(ml(tmp_path / "text", HEADER + body), cache=False)
+    assert dataset.ratings["user_id"].tolist() == [9007199254740993, 9007199254740992]
+    assert dataset.report.dropped == {"unparsable": 1}

@@ -139,3 +139,51 @@ def test_strict_mode_names_the_line(tmp_path):
         load(tmp_path / "r.csv", strict=True)
     assert error.value.line == 5 and error.value.path == str(tmp_path / "r.csv")
     assert "rating off the scale" in error.value.reason
+
+
+def test_parquet_with_nullable_integer_columns_counts_its_gaps(tmp_path):
+    """Int64 columns with nulls were taken for plain integers: null ids kept, ids as floats."""
+    pd.DataFrame({
+        "user_id": pd.array([1, 2, 3, None], dtype="Int64"),
+        "item_id": pd.array([10, None, 12, 13], dtype="UInt32"),
+        "rating": pd.array([4, 3, 2, 1], dtype="Int8"),
+        "timestamp": pd.array([1_600_000_000, 1_600_000_001, None, 1_600_000_003], dtype="Int64"),
+    }).to_parquet(tmp_path / "r.parquet")  # fmt: skip
+    dataset = load(tmp_path / "r.parquet", cache=False)
+    assert rows(dataset) == [(1, 10, 4.0, 1_600_000_000)]
+    assert dataset.ratings["item_id"].dtype.kind == "i"
+    assert dataset.report.dropped == {"missing_id": 2, "missing_value": 1}
+
+
+def test_ids_beyond_int64_are_kept_as_the_text_they_are(tmp_path):
+    """A generic table keeps ids as strings when they are not all int64 numbers."""
+    (tmp_path / "r.csv").write_text(
+        "user,item,rating\n99999999999999999999,1,4\n99999999999999999998,1,3\n7,1,2\n"
+    )
+    dataset = load(tmp_path / "r.csv", cache=False)
+    assert dataset.ratings["user_id"].tolist() == [
+        "99999999999999999999", "99999999999999999998", "7"
+    ]  # fmt: skip
+    assert dataset.report.dropped == {}
+
+
+@pytest.mark.parametrize("kind", ARCHIVES)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"README.txt": "downloaded from somewhere\n"},
+        {"notes.txt": "a,b\n1,2\n", "LICENSE.txt": "CC0\n"},
+        {"__MACOSX/._data.csv": b"\x00\x05\x16\x07junk", "._data.csv": b"\x00\x05\x16\x07"},
+        {".hidden/old.csv": CSV},
+    ],
+)
+def test_notes_and_hidden_files_beside_one_table_are_ignored(tmp_path, kind, extra):
+    for name in ("data.csv", "ratings.csv"):  # a lone ratings.csv is a generic table too
+        path = pack(tmp_path, {name: CSV, **extra}, kind, top=name.split(".")[0])
+        assert detect_format(Source(path)) == "generic"
+        assert rows(load(path, cache=False)) == CSV_ROWS
+
+
+def test_a_table_named_like_notes_is_read_when_it_is_the_only_one(tmp_path):
+    path = pack(tmp_path, {"notes.txt": CSV, "README.md": "x"}, "folder")
+    assert rows(load(path, cache=False)) == CSV_ROWS

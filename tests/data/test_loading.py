@@ -12,10 +12,11 @@ import pytest
 
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
+from recsys.data.generic import Columns
 from recsys.data.loading import cache_dir, detect_format, load, read_cache, write_cache
-from recsys.data.schema import HALF_STARS
+from recsys.data.schema import HALF_STARS, RatingScale
 from recsys.data.sources import Source
-from recsys.errors import DataError, DataFormatError
+from recsys.errors import ConfigError, DataError, DataFormatError
 from tests.data.test_sources import gzip_file, pack, write_files
 
 MOVIES = 'movieId,title,genres\n1,"Heat, The (1995)",Action|Crime\n2,Untitled,(no genres listed)\n'
@@ -196,3 +197,33 @@ def test_the_real_release_through_the_cache(ml_small, tmp_path):
     second = load(ml_small)
     equal_datasets(first, second)
     assert first.fingerprint == second.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"ratings.csv": RATINGS, "movies.csv": MOVIES, "README.txt": "x"}, "movielens"),
+        ({"ratings.csv": RATINGS, "README.txt": "x", "__MACOSX/._ratings.csv": b"\0"}, "generic"),
+        ({"u.data": "1\t1\t1\t1\n", "u.item": "x", "README": "x"}, "ml-100k"),
+        ({"combined_data_1.txt": "1:\n", "README.txt": "x", "._movie_titles.csv": b"\0"},
+         "netflix"),
+        ({"my_export.txt": "1:\n5,3,2005-01-01\n", "README.txt": "x", "._my_export.txt": b"\0"},
+         "netflix"),
+    ],
+)  # fmt: skip
+def test_notes_and_macos_forks_do_not_change_the_format(tmp_path, files, expected):
+    assert detect_format(Source(write_files(tmp_path / "d", files))) == expected
+
+
+def test_columns_make_the_source_a_generic_table(tmp_path):
+    """They were silently ignored unless the source was detected as generic."""
+    ten = "userId,movieId,rating,timestamp\n1,1,8,10\n1,2,10,11\n2,1,3,12\n"
+    path = write_files(tmp_path / "ml", {"ratings.csv": ten, "movies.csv": MOVIES})
+    columns = Columns(scale=RatingScale(1, 10, 1))
+    with pytest.raises(DataFormatError, match="exactly one rating table"):  # as --scale does
+        load(path, columns=columns, cache=False)
+    with pytest.raises(ConfigError, match="columns apply to a generic table; format 'movielens'"):
+        load(path, format="movielens", columns=columns, cache=False)
+    (path / "movies.csv").unlink()
+    dataset = load(path, columns=columns, cache=False)
+    assert dataset.ratings["rating"].tolist() == [8, 10, 3] and dataset.scale == columns.scale

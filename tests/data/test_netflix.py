@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys.data.dataset import Dataset
+from recsys.data.frames import movies_frame, ratings_frame
 from recsys.data.loading import detect_format, load
 from recsys.data.netflix import (
     read_netflix,
@@ -305,3 +307,26 @@ def test_write_probe_reads_back_grouped_by_movie(tmp_path):
     assert sorted(zip(back["user_id"], back["item_id"], strict=True)) == sorted(
         zip(pairs["user_id"], pairs["item_id"], strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("titles", "encoding"),
+    [
+        (["Amélie", "千と千尋の神隠し", "Emoji 🎬"], "utf-8"),  # beyond latin-1: were "????"
+        (["Amélie", "Les Misérables"], "latin-1"),  # as the original files are
+        (["Ã©tÃ©", "Plain"], "utf-8"),  # latin-1 bytes that would read back as "été"
+        (["Plain", "Also plain"], "ascii"),
+    ],
+)
+def test_titles_survive_writing_and_reading_back(tmp_path, titles, encoding):
+    ids = np.arange(1, len(titles) + 1)
+    ratings = ratings_frame(np.full(len(ids), 7), ids, np.full(len(ids), 3.0),
+                            np.full(len(ids), day("2005-09-06")))  # fmt: skip
+    movies = movies_frame(ids, titles, [2003] * len(ids), [[] for _ in ids])
+    folder = write_netflix(Dataset(ratings, movies, WHOLE_STARS), tmp_path / "out")
+    written = (folder / "movie_titles.csv").read_bytes()
+    assert written.decode(encoding).split("\n")[0] == f"1,2003,{titles[0]}"
+    if encoding == "latin-1":
+        with pytest.raises(UnicodeDecodeError):
+            written.decode("utf-8")
+    assert load(folder, cache=False).movies["title"].tolist() == titles

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,3 +189,58 @@ def test_probe_split_reads_a_netflix_folders_probe_txt(tmp_path):
     assert len(split.train) + len(split.test) == len(dataset.ratings)
     with pytest.raises(ConfigError, match=r"probe\.txt"):
         make_splits(dataset.ratings, "probe")
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        lambda r: temporal_split(r),
+        lambda r: temporal_split(r, cutoff="2005-01-08"),
+        lambda r: random_split(r),
+        lambda r: seed1_split(r),
+        lambda r: user_last_split(r),
+        lambda r: next(kfold_splits(r)),
+    ],
+)
+def test_no_ratings_is_one_clear_error(ratings, split):
+    """temporal_split raised IndexError from np.quantile; k-fold asked for "2 to 0 folds"."""
+    with pytest.raises(ConfigError, match=r"^no ratings to split$"):
+        split(ratings.iloc[:0])
+
+
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [
+        (lambda r: user_last_split(r, k="3"), "k must be an integer, got '3'"),
+        (lambda r: user_last_split(r, k=2.0), "k must be an integer, got 2.0"),
+        (lambda r: next(kfold_splits(r, folds="5")), "folds must be an integer, got '5'"),
+        (lambda r: next(kfold_splits(r, folds=2.5)), "folds must be an integer, got 2.5"),
+        (lambda r: next(kfold_splits(r, folds=True)), "folds must be an integer, got True"),
+        (lambda r: random_split(r, test_fraction="0.2"), "test_fraction must be a number"),
+        (lambda r: temporal_split(r, test_fraction="0.2"), "test_fraction must be a number"),
+        (lambda r: make_splits(r, "kfold", folds=2.5), "folds must be an integer"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_named(ratings, split, message):
+    """They raised TypeError from a comparison ('<' not supported ...) or were truncated."""
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}"):
+        split(ratings)
+
+
+def test_numpy_numbers_are_arguments_like_any_other(ratings):
+    assert len(random_split(ratings, test_fraction=np.float32(0.25)).test) == 50
+    assert len(list(kfold_splits(ratings, folds=np.int64(4)))) == 4
+    assert user_last_split(ratings, k=np.int32(1)).info["k"] == 1
+
+
+def test_times_beyond_the_year_9999_do_not_break_a_split_or_a_summary(ratings):
+    """pandas' dates end in 2262 and Python's in 9999: a date was NotImplementedError."""
+    from recsys.data.dataset import Dataset
+    from recsys.data.frames import catalogue_from_ratings
+    from recsys.data.schema import WHOLE_STARS
+
+    late = ratings.assign(timestamp=ratings["timestamp"] // DAY * DAY * 1000)  # milliseconds
+    split = temporal_split(late)
+    assert split.info["cutoff"] == "36996-01-17" and len(split.test) == 20  # the last "day"
+    summary = Dataset(late, catalogue_from_ratings(late), WHOLE_STARS).describe()
+    assert (summary["first_rating"], summary["last_rating"]) == ("36971-05-28", "36996-01-17")
