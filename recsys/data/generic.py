@@ -125,13 +125,15 @@ def _pick_columns(table: pd.DataFrame, columns: Columns, label: str) -> pd.DataF
 
 
 def _as_seconds(values: pd.Series) -> pd.Series:
-    """Numbers stay (seconds); dates and date-times become seconds since 1970 UTC."""
+    """Numbers stay (seconds); dates and date-times become seconds since 1970 UTC. A column
+    mostly of numbers is numbers: cleaning reports the values that are not (parsed as dates,
+    the numbers among them would be lost too)."""
     if values.dtype.kind in "iuf":
         return values
     if values.dtype.kind != "M":
         numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().sum() >= values.notna().sum() * 0.99:
-            return values  # numbers written as text: cleaning reports the few bad ones
+        if numeric.notna().sum() * 2 >= values.notna().sum():
+            return values
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
     seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
     # A date that does not parse stays visible to cleaning as a value it cannot read.

@@ -95,6 +95,16 @@ def test_string_ids_and_dates(tmp_path):
     assert dataset.ratings["timestamp"].dtype == np.int64
 
 
+def test_a_few_bad_times_among_numbers_are_dropped_alone(tmp_path):
+    """Seconds with some values that are no number: those rows are unparsable, the others
+    stay (read as dates instead, every row was lost)."""
+    lines = [f"{u},{i},4,{1_000_000_000 + u * 60 + i}" for u in range(1, 5) for i in range(1, 6)]
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",N/A?"
+    (tmp_path / "r.csv").write_text("user,item,rating,timestamp\n" + "\n".join(lines) + "\n")
+    dataset = load(tmp_path / "r.csv", cache=False)
+    assert len(dataset.ratings) == 19 and dataset.report.dropped == {"unparsable": 1}
+
+
 @pytest.mark.parametrize("kind", ["folder", "zip", "tar.gz", "file"])
 def test_parquet(tmp_path, kind):
     frame = pd.DataFrame({"userId": np.array([1, 2, 2], np.int64), "movieId": [5, 6, 6],
