@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import pandas as pd
 
@@ -14,7 +13,7 @@ from recsys.data.cleaning import clean_ratings
 from recsys.data.dataset import Dataset
 from recsys.data.frames import catalogue_from_ratings
 from recsys.data.schema import HALF_STARS, ITEM, RATING, TIMESTAMP, USER, RatingScale
-from recsys.data.sources import Source, basename
+from recsys.data.sources import Source, basename, hidden
 from recsys.data.tables import parse_table, row_locator
 from recsys.errors import DataFormatError
 
@@ -48,13 +47,9 @@ def data_files(source: Source, names: list[str]) -> list[str]:
     is one file keeps it: it was asked for by name."""
     if source.kind in ("file", "gz"):
         return names
-    shown = [n for n in names if not _hidden(n)]
+    shown = [n for n in names if not hidden(n)]
     data = [n for n in shown if not NOTES.search(basename(n).lower())]
     return data or shown
-
-
-def _hidden(name: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
 
 
 def rating_tables(source: Source) -> list[str]:

@@ -57,6 +57,7 @@ def read_movielens_csv(source: Source, strict: bool = False) -> Dataset:
         raise DataFormatError(
             source.path, "a MovieLens CSV release needs ratings.csv and movies.csv"
         )
+    source.together(ratings_name, movies_name)
     movie_table, _ = read_table(
         source, movies_name, strict=strict, expect=["movieId", "title", "genres"],
         encoding="utf-8", dtype={"title": "object", "genres": "object"},
@@ -76,6 +77,7 @@ def read_ml100k(source: Source, strict: bool = False) -> Dataset:
     item_name = source.find_one("u.item")
     if data_name is None or item_name is None:
         raise DataFormatError(source.path, "MovieLens 100k needs u.data and u.item")
+    source.together(data_name, item_name)
     columns = ["id", "title", "release", "video", "url", *ML100K_GENRES]
     items, _ = read_table(source, item_name, strict=strict, sep="|", header=None,
                           names=columns, encoding="latin-1", dtype={"title": "object"})
@@ -96,6 +98,7 @@ def read_ml_dat(source: Source, strict: bool = False) -> Dataset:
     movies_name = source.find_one("movies.dat")
     if ratings_name is None or movies_name is None:
         raise DataFormatError(source.path, "MovieLens 1m/10m needs ratings.dat and movies.dat")
+    source.together(ratings_name, movies_name)
     movie_bytes = _read_dat(source, movies_name)
     encoding = "utf-8"
     try:

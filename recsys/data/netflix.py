@@ -405,6 +405,7 @@ def _layout(source: Source) -> _Layout:
         log.warning("%s holds both combined_data_*.txt and mv_*.txt: reading combined_data only",
                     source.path)  # fmt: skip
     if combined:
+        source.together(*combined, *([titles] if titles else []))
         return _Layout(tuple(_numeric_order(combined)), None, titles)
     if movies:
         return _Layout(tuple(movies if source.kind == "tar" else sorted(movies)), None, titles)

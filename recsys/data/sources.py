@@ -28,6 +28,12 @@ def basename(name: str) -> str:
     return PurePosixPath(name).name
 
 
+def hidden(name: str) -> bool:
+    """A member no data set is made of: macOS ``__MACOSX/`` and ``._*`` forks, dot files and
+    dot folders."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
+
+
 class Source:
     """Named member files of a folder, an archive or one file."""
 
@@ -88,8 +94,21 @@ class Source:
         ]
 
     def find_one(self, *patterns: str) -> str | None:
-        found = self.find(*patterns)
+        """The member that matches, None when none does; several (a folder that holds more
+        than one data set) raise DataFormatError naming them."""
+        found = [n for n in self.find(*patterns) if not hidden(n)]
+        if len(found) > 1:
+            raise DataFormatError(self.path, f"holds {len(found)} files that could be its "
+                                  f"{' or '.join(patterns)} ({', '.join(found[:4])}): name the "
+                                  "folder of one data set")  # fmt: skip
         return found[0] if found else None
+
+    def together(self, *names: str) -> None:
+        """Raise DataFormatError unless the members lie in one folder (one data set)."""
+        folders = {str(PurePosixPath(n).parent) for n in names}
+        if len(folders) > 1:
+            raise DataFormatError(self.path, f"{', '.join(names)} lie in different folders: "
+                                  "name the folder of one data set")  # fmt: skip
 
     @contextmanager
     def open(self, name: str) -> Iterator[BinaryIO]:

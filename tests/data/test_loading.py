@@ -58,6 +58,20 @@ def test_a_folder_of_unknown_files_lists_what_it_found(tmp_path):
         load(path)
 
 
+@pytest.mark.parametrize(
+    "files",
+    [{"a/ratings.csv": RATINGS, "a/movies.csv": MOVIES, "b/ratings.csv": RATINGS,
+      "b/movies.csv": MOVIES},
+     {"a/ratings.csv": RATINGS, "b/movies.csv": MOVIES}],
+)  # fmt: skip
+def test_a_folder_of_two_data_sets_names_them_instead_of_reading_one(tmp_path, files):
+    path = write_files(tmp_path / "d", files)
+    with pytest.raises(DataFormatError, match="name the folder of one data set") as refused:
+        load(path, cache=False)
+    assert "a/ratings.csv" in str(refused.value) and "b/" in str(refused.value)
+    assert len(load(path / "a", cache=False).ratings) > 0  # one data set: read
+
+
 def test_an_unknown_format_name_is_refused(tmp_path):
     path = write_files(tmp_path / "d", {"ratings.csv": RATINGS, "movies.csv": MOVIES})
     with pytest.raises(DataFormatError, match="unknown format 'csv'; choose from movielens"):
