@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ ML100K_GENRES = [
     "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
     "Sci-Fi", "Thriller", "War", "Western",
 ]  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 def year_from_title(titles: pd.Series) -> pd.Series:
@@ -141,7 +144,13 @@ def _catalogue(label: str, table: pd.DataFrame, titles, years, genres) -> pd.Dat
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
         raise DataFormatError(label, f"movie id {table['movieId'].iloc[row]!r} is not a number")
-    return movies_frame(ids.to_numpy(dtype=np.int64), titles, years, genres)
+    first = ~ids.duplicated().to_numpy()
+    if not first.all():
+        log.warning("%s: %d repeated movie ids, each kept once (its first row)", label,
+                    int((~first).sum()))  # fmt: skip
+    return movies_frame(ids.to_numpy(dtype=np.int64)[first], np.asarray(titles, object)[first],
+                        np.asarray(years, object)[first],
+                        [g for g, keep in zip(genres, first, strict=True) if keep])  # fmt: skip
 
 
 def write_movielens_csv(dataset: Dataset, folder: str | Path) -> Path:

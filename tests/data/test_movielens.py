@@ -82,6 +82,16 @@ def test_latest_csv_reads_utf8_titles(tmp_path):
     assert dataset.movies["title"].tolist() == ["Amélie (2001)", "Léon (1994)"]
 
 
+def test_a_movie_listed_twice_in_the_catalogue_is_kept_once_and_said(tmp_path, caplog):
+    files = dict(LATEST)
+    files["movies.csv"] = "movieId,title,genres\n1,A (2001),Comedy\n2,B (1994),Action\n1,C,Drama\n"
+    files["ratings.csv"] = "userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,3.0,2\n"
+    dataset = load(pack(tmp_path, files, "folder"), cache=False)
+    assert dataset.movies["title"].tolist() == ["A (2001)", "B (1994)"]
+    assert dataset.describe()["movies_in_catalogue"] == 2
+    assert "1 repeated movie ids, each kept once" in caplog.text
+
+
 U_ITEM = (
     "1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)"
     "|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
