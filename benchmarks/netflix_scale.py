@@ -209,10 +209,11 @@ def _closest_set(history, label, user, item, group_by, args, reference_size) -> 
 def closest(args) -> None:
     """Exact closest raters on the sample: every period-one rating (left out of its own
     description) and every period-two rating, grouped as the estimate chooses and the other
-    way beside it. On the 100 M set, the probe targets of a random share of the users grouped
-    by user (--share) and of a random share of the movies grouped by movie (--movie-share):
-    each sample keeps its grouping's unit whole, so each rate stands for the whole probe set.
-    Each set beside pair-by-pair scoring of a subset."""
+    way beside it. On the 100 M set, the same two periods' targets of a random share of the
+    users (--share) grouped by user; and the probe targets of a random share of the users
+    grouped by user and of a random share of the movies grouped by movie (--movie-share):
+    each sample keeps its grouping's unit whole, so each rate stands for its whole set. Each
+    set beside pair-by-pair scoring of a subset."""
     from recsys.data.interactions import Interactions
     from recsys.data.loading import load
     from recsys.data.splits import make_splits
@@ -221,7 +222,8 @@ def closest(args) -> None:
 
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), "
           f"{numba.get_num_threads()} numba threads")  # fmt: skip
-    runs = [(args.sample, "temporal")] + ([(args.full, "probe")] if args.full else [])
+    runs = [(args.sample, "temporal")]
+    runs += [(args.full, "temporal"), (args.full, "probe")] if args.full else []
     for folder, split_name in runs:
         dataset = load(folder)
         ratings = dataset.ratings
@@ -239,10 +241,17 @@ def closest(args) -> None:
         print(f"closest on {folder} ({split_name}): history {len(history):,} ratings, "
               f"{history.n_users:,} users; sum of n_i^2 = {np.sum(counts**2):.3g}")  # fmt: skip
         if split_name == "temporal":
+            full = folder == args.full  # a share of the users, each grouped by user
+            kept = np.random.default_rng(0).random(history.n_users) < args.share
             for label, user, item in [("period two", test_user, test_item),
                                       ("period one (leave-one-out)", history.user,
                                        history.item)]:  # fmt: skip
-                _closest_set(history, label, user, item, None, args, args.reference)
+                if full:
+                    keep = kept[user]
+                    user, item = user[keep], item[keep]
+                    label = f"{label}, targets of {args.share:.1%} of the users"
+                _closest_set(history, label, user, item, "user" if full else None, args,
+                             args.reference_full if full else args.reference)  # fmt: skip
             continue
         whole = grouping(history, test_user, test_item)
         print(f"  all {len(test_user):,} probe targets: the estimate groups them by {whole}")

@@ -164,6 +164,18 @@ def test_matches_the_spec_where_raters_agree(group_by):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
+def test_a_look_at_the_nearest_co_raters_first_still_finds_raters_with_nothing_in_common():
+    """Grouped by user, long scans first look at u's nearest co-raters only. Here every
+    co-rater of u's one movie is 4 stars away (distance 11), so the raters of the targets who
+    share nothing with u (10.5) are nearer than all of them, though never looked at first."""
+    table = {(0, 0): 1.0} | {(v, 0): 5.0 for v in range(1, 11)}
+    table |= {(v, m): 3.0 for v in range(1, 20) for m in range(1, 6)}
+    targets = [(0, m) for m in range(1, 6)]
+    result = run(table, 20, 6, targets, group_by="user")
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+    assert (result.raters == [11, 12, 13, 14]).all() and (result.distances == 10.5).all()
+
+
 @pytest.mark.parametrize("group_by", GROUPINGS)
 def test_sums_of_many_far_apart_ratings(group_by):
     """Raters 9 half-stars from u on up to 120 movies (2s up to 1,080, far past a byte), and

@@ -136,9 +136,10 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         if max_candidates is not None:
             codes = codes_of(csr_u.ratings)
             pool = pool_of(history, item[valid], max_candidates, codes[0])
+        if doubled is not None:
+            spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
         if by_movie:
             levels = levels_of(doubled[0])
-            spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
@@ -149,7 +150,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
                 if by_movie:
                     closest_by_movie(history.n_items, *packed_rows, *levels, spread, *args)
                 else:
-                    closest_packed(history.n_users, *packed_rows, *args)
+                    closest_packed(history.n_users, *packed_rows, spread, *args)
             elif max_candidates is None:
                 closest_exact(history.n_users, *by_user, *by_item, *args)
             else:

@@ -9,7 +9,26 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import entry
-from recsys.features.closest.nearest import PACK, best, distance, offer, scan_packed, write
+from recsys.features.closest.nearest import (
+    LOW,
+    PACK,
+    best,
+    distance,
+    doubled_fraction,
+    offer,
+    scan_packed,
+    write,
+)
+
+# Where a user's scans visit more raters than NEAR_PASSES times every user, their co-raters
+# are graded first (two passes over all users) and the scans look at the nearest NEAR_SHARE
+# only, unless that leaves a target's answer in doubt: on the 100 M set's period one (0.1 % of
+# its users, every rating left out in turn) 6,889-6,933 -> 9,884-10,036 targets/s on 2 threads,
+# the same answers. Least distances are counted in NEAR_BUCKETS of 1 / BUCKETS_A_STEP.
+NEAR_PASSES = 4
+NEAR_SHARE = 0.1
+NEAR_BUCKETS, BUCKETS_A_STEP = 4096, 128.0
+NOTHING_IN_COMMON = 10.5  # the distance of a rater with no movie in common (SPEC §3)
 
 
 @numba.njit(cache=True)
@@ -93,41 +112,97 @@ def _own_doubled(u, m, u_ptr, u_items, u_doubled):
 def _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one):
     """Add one (c) and |2r_u - 2r_v| (2s) to packed[v] for every co-rater v of every movie
     u rated; ``one`` = 0 and every entry is reset instead (cheaper than a list of the touched:
-    the branch that keeps one mispredicts on most co-raters)."""
+    the branch that keeps one mispredicts on most co-raters). Returns the entries visited."""
+    visits = 0
     for p in range(u_ptr[u], u_ptr[u + 1]):
         i = u_items[p]
         r = np.int64(u_doubled[p])
+        visits += i_ptr[i + 1] - i_ptr[i]
         for q in range(i_ptr[i], i_ptr[i + 1]):
             v = i_users[q]
             if one:
                 packed[v] += one + abs(r - np.int64(i_doubled[q]))
             else:
                 packed[v] = 0
+    return visits
+
+
+@numba.njit(cache=True)
+def _least_distance(word, spread):
+    """The least distance from u a co-rater with packed sums ``word`` can have for any target:
+    with no movie left out, or with one left out (a target u rated) on which their doubled
+    ratings differ by at most ``spread``."""
+    c, s2 = word >> PACK, word & LOW
+    num, den = doubled_fraction(c, s2)
+    out_num, out_den = doubled_fraction(c - 1, max(s2 - spread, 0))
+    return min(num / den, out_num / out_den)
+
+
+@numba.njit(cache=True)
+def _mark_near(packed, near, spread, counts):
+    """Flag in ``near`` about NEAR_SHARE of u's co-raters, those whose least distance is below
+    the returned edge (at most the 10.5 of a rater with nothing in common): a scan of only the
+    flagged raters of m whose n-th best is nearer than the edge is exact."""
+    counts[:] = 0
+    touched = 0
+    for v in range(len(packed)):
+        if packed[v]:
+            counts[min(int(_least_distance(packed[v], spread) * BUCKETS_A_STEP),
+                       len(counts) - 1)] += 1  # fmt: skip
+            touched += 1
+    need, total, edge = max(1, int(NEAR_SHARE * touched)), 0, NOTHING_IN_COMMON
+    for b in range(len(counts) - 1):
+        total += counts[b]
+        if total >= need:
+            edge = min(edge, (b + 1) / BUCKETS_A_STEP)
+            break
+    for v in range(len(packed)):
+        near[v] = packed[v] != 0 and _least_distance(packed[v], spread) < edge
+    return edge
 
 
 @numba.njit(cache=True, parallel=True)
 def closest_packed(
-    n_users, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings,
+    n_users, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings, spread,
     user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """`closest_exact` on half-star data: a co-rater's c and 2s in one int64 (c << 32 | 2s),
-    one read-modify-write a co-rater in the sweep, and `scan_packed` of R(m)."""
+    one read-modify-write a co-rater in the sweep, and `scan_packed` of R(m). Where u's scans
+    are long, they first look at the raters `_mark_near` flags, and scan R(m) whole only when
+    that leaves the answer in doubt (``spread``: the largest difference of two doubled
+    ratings)."""
     n = ratings.shape[1]
     one = np.int64(1) << PACK
     for chunk in numba.prange(len(chunks) - 1):
         packed = np.zeros(n_users, np.int64)
+        near = np.zeros(n_users, np.bool_)
+        counts = np.zeros(NEAR_BUCKETS, np.int64)
         best_d, best_c, best_v, best_r = best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
-            _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one)
+            visits = _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one)
+            scans = 0
+            for j in range(bounds[g], bounds[g + 1]):
+                scans += i_ptr[item[order[j]] + 1] - i_ptr[item[order[j]]]
+            edge = -np.inf  # nothing is near: every scan is whole
+            if scans > NEAR_PASSES * n_users:
+                edge = _mark_near(packed, near, spread, counts)
             for j in range(bounds[g], bounds[g + 1]):
                 t = order[j]
                 m = item[t]
                 own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
-                k = scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled, i_ratings,
-                                best_d, best_c, best_v, best_r)  # fmt: skip
+                k = 0
+                if edge > 0:
+                    k = scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled,
+                                    i_ratings, best_d, best_c, best_v, best_r, near)  # fmt: skip
+                if not (k == n and best_d[n - 1] < edge):
+                    k = scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled,
+                                    i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip
                 write(t, k, best_d, best_v, best_r, ratings, distances, raters)
-            _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
+            if visits > n_users:  # clearing every entry costs less than sweeping again
+                packed[:] = 0
+            else:
+                _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
 
 
 @numba.njit(cache=True)

@@ -96,11 +96,12 @@ def write(t, k, best_d, best_v, best_r, ratings, distances, raters):
 
 @numba.njit(cache=True)
 def scan_packed(u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, i_ratings,
-                best_d, best_c, best_v, best_r):  # fmt: skip
+                best_d, best_c, best_v, best_r, near=None):  # fmt: skip
     """The nearest raters of m to u from packed sums (c << 32 | 2s), one a rater of m at
     packed[slot in R(m)] (``by_slot``) or at packed[v]; ``own`` is twice u's rating of m when
     the sums include m (taken back out: the target's own movie is never compared), else -1.
     Most raters are rejected on one comparison with the n-th best; returns how many were kept.
+    With ``near`` (a flag a user), only the raters it flags are looked at.
     """
     n = len(best_d)
     held = np.int64(own >= 0)
@@ -111,6 +112,8 @@ def scan_packed(u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, i_ratings
     worst_num, worst_den, worst_c = np.int64(1), np.int64(0), np.int64(0)
     for q in range(lo, i_ptr[m + 1]):
         v = i_users[q]
+        if near is not None and not near[v]:
+            continue
         word = packed[q - lo] if by_slot else packed[v]
         c = (word >> PACK) - held
         s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
