@@ -1,4 +1,5 @@
-"""The `recsys` command: inspect, synthesise, sample, split, download, train, evaluate, serve."""
+"""The `recsys` command: inspect, synthesise, sample, split, download, train, evaluate, tune,
+serve."""
 
 from __future__ import annotations
 
@@ -162,13 +163,15 @@ def cmd_split(args: argparse.Namespace) -> None:
     from recsys.data.splits import make_splits
 
     dataset = _load(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if dataset.n_ratings == 0:
+        raise DataError(args.data, "no ratings to split (the data set kept 0 ratings)")
     splits = make_splits(
         dataset.ratings, args.split, test_fraction=args.test_fraction, folds=args.folds,
         seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
         **({"probe": args.data} if args.split == "probe" else {}),
     )  # fmt: skip
+    out = Path(args.out)  # made only once the split succeeded
+    out.mkdir(parents=True, exist_ok=True)
     for split in splits:
         split.train.to_csv(out / f"{split.name}-train.csv", index=False)
         split.test.to_csv(out / f"{split.name}-test.csv", index=False)
@@ -262,6 +265,14 @@ def _model_params(args: argparse.Namespace, models: list[str]) -> dict[str, dict
         from recsys.evaluation.tuning import read_params
 
         from_file = read_params(args.params)
+        missing = [m for m in models if m not in from_file]
+        if len(missing) == len(models):
+            raise ConfigError(f"--params {args.params}: holds parameters for "
+                              f"{', '.join(from_file) or 'no model'}, not for "
+                              f"{', '.join(models)}")  # fmt: skip
+        if missing:
+            log.info("--params %s: nothing for %s, which keep their defaults", args.params,
+                     ", ".join(missing))  # fmt: skip
     given = _given_params(args)
     merged = {m: from_file.get(m, {}) | given for m in models}
     return merged if any(merged.values()) else None
@@ -293,7 +304,7 @@ def _train_with_feedback(args: argparse.Namespace, params: dict) -> Path:
 
     folder = check_destination(args.out)
     _check_sqlite_file(args.feedback)
-    store = open_store(args.feedback, Path.cwd())  # a URL is given: no state folder is used
+    store = open_store(args.feedback, Path.cwd(), read_only=True)  # read it, never create
     try:
         merged, counts = with_feedback(_load(args), store)
     finally:
@@ -333,8 +344,6 @@ def cmd_tune(args: argparse.Namespace) -> None:
     from recsys.evaluation.tuning import check_tunable
 
     check_tunable(args.model, args.metric)  # before any work
-    if args.trials < 1:
-        raise ConfigError(f"--trials must be >= 1, got {args.trials}")
     from recsys.evaluation.tuning import plot_search, tune, write_params
 
     dataset = _load(args)
@@ -347,14 +356,16 @@ def cmd_tune(args: argparse.Namespace) -> None:
         bar.set_postfix_str(f"{args.metric} {trial['value']:.4f} (best {best[0]:.4f})")
         bar.update(1)
 
-    result = tune(
-        dataset, args.model, args.split, metric=args.metric, trials=args.trials, seed=args.seed,
-        on_trial=on_trial, test_fraction=args.test_fraction, folds=args.folds,
-        cutoff=args.cutoff, last_k=args.last_k,
-    )  # fmt: skip
-    bar.close()
+    try:
+        result = tune(
+            dataset, args.model, args.split, metric=args.metric, trials=args.trials,
+            seed=args.seed, on_trial=on_trial, test_fraction=args.test_fraction,
+            folds=args.folds, cutoff=args.cutoff, last_k=args.last_k,
+        )  # fmt: skip
+    finally:
+        bar.close()
     out = write_params(result, args.out)
-    plot = plot_search(result, args.plot or Path(args.out).with_suffix(".png"))
+    plot = plot_search(result, _tune_plot(args))
     print(f"best {args.metric} {result['value']:.4f} on the validation part: "
           f"{json.dumps(result['params'])}")  # fmt: skip
     print(f"wrote {out} (use it with --params) and {plot}")
@@ -368,8 +379,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from recsys.evaluation.report import table, write_json, write_plots
 
     dataset, split = _evaluation_data(args)
+    _check_evaluation_data(args, dataset)
+    params = _model_params(args, models)
     if args.repeat:
-        return _evaluate_repeated(args, dataset, models)
+        return _evaluate_repeated(args, dataset, models, params)
     folds = args.folds if args.split == "kfold" and split is None else 1
     scored = with_reference(models, not args.no_ranking)  # popular joins as the reference
     bar = _progress_bar(args, len(scored) * folds, "model")
@@ -378,20 +391,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         bar.set_postfix_str(f"{name} done")
         bar.update(1)
 
-    params = _model_params(args, models)
-    if split is not None:  # --train and --test
-        from recsys.evaluation.protocols import evaluate_split
+    try:  # the bar is closed before any error line
+        if split is not None:  # --train and --test
+            from recsys.evaluation.protocols import evaluate_split
 
-        results = evaluate_split(dataset, split, models, params=params, relevant=args.relevant,
-                                 ranking=not args.no_ranking, on_model=on_model)  # fmt: skip
-    else:
-        results = evaluate(
-            dataset, args.split, models, params=params, ranking=not args.no_ranking,
-            relevant=args.relevant, on_model=on_model, test_fraction=args.test_fraction,
-            folds=args.folds, seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
-            **({"probe": args.data} if args.split == "probe" else {}),
-        )  # fmt: skip
-    bar.close()
+            results = evaluate_split(dataset, split, models, params=params,
+                                     relevant=args.relevant, ranking=not args.no_ranking,
+                                     on_model=on_model)  # fmt: skip
+        else:
+            results = evaluate(
+                dataset, args.split, models, params=params, ranking=not args.no_ranking,
+                relevant=args.relevant, on_model=on_model, test_fraction=args.test_fraction,
+                folds=args.folds, seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
+                **({"probe": args.data} if args.split == "probe" else {}),
+            )  # fmt: skip
+    finally:
+        bar.close()
     results["data"] = {"path": str(args.data or args.train), **dataset.describe()}
     print(table(results))
     reference = results.get("split", {}).get("reference_rmse", {})
@@ -430,18 +445,35 @@ def _evaluation_data(args: argparse.Namespace):
                             scale=columns.scale if args.scale else None)  # fmt: skip
 
 
-def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str]) -> None:
+def _check_evaluation_data(args: argparse.Namespace, dataset) -> None:
+    """Data with ratings to score, and a --relevant that some rating of its scale reaches."""
+    if dataset.n_ratings == 0:
+        raise DataError(args.data or args.train, "kept 0 ratings: nothing to evaluate")
+    top = dataset.scale.high
+    if not args.no_ranking and args.relevant > top:
+        raise ConfigError(f"--relevant {args.relevant:g}: above the top of the rating scale "
+                          f"({top:g}), so no test rating would count as relevant")  # fmt: skip
+
+
+# The metrics --repeat shows as mean ± std: the rating ones, and the ranking ones when scored.
+REPEAT_METRICS = ("rmse", "mae", "ndcg_at_10", "precision_at_10", "recall_at_10", "map_at_10")
+
+
+def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str],
+                       params: dict[str, dict] | None) -> None:  # fmt: skip
     """--repeat N: the split's seed and the models' random_state from --seed on; mean ± std
-    per model and paired t-tests between the models over the runs."""
+    per model and paired t-tests between the models over the runs. ``params``: per model, as
+    `_model_params` gives them (--params FILE and --param)."""
     from recsys.experiment import make, paired_test, repeat, summarize
 
-    params = _given_params(args)
+    ranking = not args.no_ranking
     runs = repeat(
-        dataset, [make(m, **params) for m in models], args.split, times=args.repeat,
-        seed=args.seed, ranking=not args.no_ranking, test_fraction=args.test_fraction,
+        dataset, [make(m, **(params or {}).get(m, {})) for m in models], args.split,
+        times=args.repeat, seed=args.seed, ranking=ranking, test_fraction=args.test_fraction,
         folds=args.folds, cutoff=args.cutoff, last_k=args.last_k,
+        **({"relevant": args.relevant} if ranking else {}),  # passed on to each evaluation
     )  # fmt: skip
-    summary, tests = summarize(runs), paired_test(runs)
+    summary, tests = summarize(runs, REPEAT_METRICS), paired_test(runs)
     last = args.seed + args.repeat - 1
     print(f"split {args.split}, {args.repeat} runs (seeds {args.seed}..{last})")
     print(_mean_std_table(summary))
@@ -459,8 +491,9 @@ def _evaluate_repeated(args: argparse.Namespace, dataset, models: list[str]) -> 
 
 def _mean_std_table(summary) -> str:
     cells = {
-        metric: [f"{m:.4f} ± {s:.4f}" for m, s in zip(summary[(metric, "mean")],
-                                                     summary[(metric, "std")], strict=True)]
+        metric: [f"{m:.4f} ± {s:.4f}" if math.isfinite(s) else f"{m:.4f}"  # one run: no std
+                 for m, s in zip(summary[(metric, "mean")], summary[(metric, "std")],
+                                 strict=True)]
         for metric in summary.columns.get_level_values(0).unique()
     }  # fmt: skip
     import pandas as pd
@@ -479,37 +512,100 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """Serve with every limit of the settings (recsys.api.serving), not uvicorn's defaults."""
     import os
 
-    if args.model:
+    if args.model is not None:
         os.environ["RECSYS_MODEL"] = args.model
-    if args.data:
+    if args.data is not None:
         os.environ["RECSYS_DATA"] = args.data
-    _check_settings()
+    _check_settings("--model" if args.model is not None else "RECSYS_MODEL")
+    _check_port(args.host, args.port)  # before the model is loaded or trained
     from recsys.api.serving import serve
 
     serve(args.host, args.port, access_log=args.access_log, debug=args.debug)
 
 
-def _check_settings() -> None:
-    """The RECSYS_* settings, each fault in one line, before the server starts."""
+def _check_settings(model_from: str = "RECSYS_MODEL") -> None:
+    """The RECSYS_* settings, each fault in one line, before the server starts; ``model_from``
+    names where the model's folder came from."""
     from recsys.config import read_settings
 
     settings = read_settings()
     if settings.model is not None and not (settings.model / "artifact.json").is_file():
-        what = "no such folder" if not settings.model.exists() else "no artifact.json in it"
-        raise ConfigError(f"RECSYS_MODEL={str(settings.model)!r}: {what} (see recsys train)")
+        what = ("no such folder" if not settings.model.exists() else
+                "a file, not an artifact folder" if not settings.model.is_dir() else
+                "no artifact.json in it")  # fmt: skip
+        shown = f"--model {str(settings.model)!r}" if model_from == "--model" else \
+            f"RECSYS_MODEL={str(settings.model)!r}"  # fmt: skip
+        raise ConfigError(f"{shown}: {what} (see recsys train)")
     data = settings.data
     if settings.model is None and data not in (None, "demo") and not Path(data).exists():
         raise ConfigError(f"RECSYS_DATA={data!r}: no such file or folder")
 
 
+def _check_port(host: str, port: int) -> None:
+    """That the server can listen on host:port, checked by binding it for a moment (as uvicorn
+    will, with SO_REUSEADDR), so a taken port fails before a long model load."""
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = found[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:  # socket.gaierror too
+        reason = error.strerror or str(error)
+        raise ConfigError(f"--host {host} --port {port}: cannot listen there ({reason})") from None
+
+
+# The split options: their defaults, the splits that use each, and whether one given for a
+# split that ignores it is refused (a size or date that would silently change nothing) or only
+# warned about (a count that scripts pass to every split, as `--folds 3` in a loop).
+SPLIT_OPTIONS = {
+    "test_fraction": (0.1, ("temporal", "random"), True),
+    "cutoff": (None, ("temporal",), True),
+    "folds": (5, ("kfold",), False),
+    "last_k": (9, ("user-last",), False),
+}
+
+
 def _split_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--split", choices=SPLIT_NAMES, default=default)
-    parser.add_argument("--test-fraction", type=float, default=0.1)
-    parser.add_argument("--folds", type=_whole_number(2, MAX_FOLDS), default=5,
-                        help=f"folds for --split kfold (2 to {MAX_FOLDS})")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=SPLIT_NAMES, default=None,
+                        help=f"how to cut train and test (default {default})")  # fmt: skip
+    parser.set_defaults(default_split=default)
+    parser.add_argument("--test-fraction", type=float,
+                        help="temporal and random splits: the test share (default 0.1)")
+    parser.add_argument("--folds", type=_whole_number(2, MAX_FOLDS),
+                        help=f"folds for --split kfold (2 to {MAX_FOLDS}, default 5)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the random split's, the folds' and the models' seed (default 0)")
     parser.add_argument("--cutoff", help="temporal split: first day of period two (YYYY-MM-DD)")
-    parser.add_argument("--last-k", type=int, default=9, help="user-last split: ratings held out")
+    parser.add_argument("--last-k", type=int, help="user-last split: ratings held out (default 9)")
+
+
+def _check_split_options(args: argparse.Namespace) -> None:
+    """Split options that the split would ignore are refused; the rest get their defaults."""
+    if not hasattr(args, "default_split"):
+        return
+    files = getattr(args, "train", None) is not None  # evaluate --train/--test
+    if files and args.split is not None:
+        raise ConfigError(f"--split {args.split}: --train and --test are the split; give one "
+                          "or the other")  # fmt: skip
+    split = args.split or args.default_split
+    if split == "temporal" and args.cutoff is not None and args.test_fraction is not None:
+        raise ConfigError("--test-fraction: the temporal split takes --cutoff or "
+                          "--test-fraction, not both")  # fmt: skip
+    for name, (default, used_by, refused) in SPLIT_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        elif files:
+            raise ConfigError(f"{flag}: --train and --test are already split; it does nothing")
+        elif split not in used_by:
+            users = " and ".join(used_by) + (" use" if len(used_by) > 1 else " uses")
+            if refused:
+                raise ConfigError(f"{flag}: the {split} split ignores it (only {users} it)")
+            log.warning("%s: the %s split ignores it (only %s it)", flag, split, users)
+    args.split = split
 
 
 def _cluster_argument(parser: argparse.ArgumentParser) -> None:
@@ -532,6 +628,11 @@ def _on_cluster(args: argparse.Namespace):
     return cluster(args.cluster)
 
 
+def _force_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="replace output files that already exist (else refused)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     parser.add_argument(
@@ -545,53 +646,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_info)
 
     p = commands.add_parser("synth", help="write a synthetic data set (Netflix or MovieLens)")
-    p.add_argument("out", help="folder to write")
-    p.add_argument("--ratings", type=int, default=100_000)
-    p.add_argument("--users", type=int)
-    p.add_argument("--movies", type=int)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=["netflix", "movielens"], default="netflix")
+    p.add_argument("out", help="a new or empty folder to write (or one recsys wrote before)")
+    p.add_argument("--ratings", type=int, help="how many ratings (default 100,000)")
+    p.add_argument("--users", type=int, help="how many users (default: from --ratings)")
+    p.add_argument("--movies", type=int, help="how many movies (default: from --ratings)")
+    p.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
+    p.add_argument("--format", choices=["netflix", "movielens"],
+                   help="the files' layout (default netflix, with a probe.txt)")
     p.add_argument("--netflix", action="store_true",
                    help="the Netflix Prize's size and marginals, with a probe.txt")
-    p.add_argument("--fraction", type=float, default=1.0,
-                   help="with --netflix: this share of the users and ratings")  # fmt: skip
+    p.add_argument("--fraction", type=float,
+                   help="with --netflix: this share of the users and ratings (default 1)")
     p.set_defaults(run=cmd_synth)
 
     p = commands.add_parser(
         "sample", help="sample movies and their raters into a Netflix layout (half stars: CSV)"
     )
     p.add_argument("source", help="data folder, archive or file to sample from, or 'demo'")
-    p.add_argument("out", help="folder to write")
-    p.add_argument("--movies", type=int, default=100)
-    p.add_argument("--min-ratings", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("out", help="a new or empty folder to write (or one recsys wrote before)")
+    p.add_argument("--movies", type=int, default=100,
+                   help="how many movies to pick at random (default 100)")
+    p.add_argument("--min-ratings", type=int, default=2,
+                   help="keep users who rated at least this many of them (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     p.add_argument("--start", help="keep ratings on or after this date first")
     p.add_argument("--end", help="keep ratings before this date first")
-    p.add_argument("--format", default="auto")
-    p.add_argument("--strict", action="store_true")
+    p.add_argument("--format", default="auto", help="force the source's format")
+    p.add_argument("--strict", action="store_true", help="stop at the source's first bad row")
     _generic_arguments(p)
     p.set_defaults(run=cmd_sample)
 
     p = commands.add_parser("split", help="write train/test CSVs of a split")
     _data_argument(p)
     _split_arguments(p, "temporal")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="folder for SPLIT-train.csv and SPLIT-test.csv")
+    _force_argument(p)
     p.set_defaults(run=cmd_split)
 
-    p = commands.add_parser("download", help="download a public MovieLens release (sha256-checked)")
+    p = commands.add_parser(
+        "download", help="download a public MovieLens release (sha256-checked)",
+        description="Download a MovieLens release into DEST/NAME.zip and extract it into "
+        "DEST/NAME. An existing DEST/NAME is replaced only when every file in it is the "
+        "archive's own; a folder with any other file is refused and left as it is.",
+    )  # fmt: skip
     p.add_argument("name", help="ml-latest-small, ml-100k, ml-1m, ml-25m, …")
     p.add_argument("--dest", default="data", help="data folder (default: ./data)")
     p.add_argument("--url", help="a mirror to download from instead")
-    p.add_argument("--sha256", help="the archive's checksum, where recsys does not know it")
+    p.add_argument("--sha256", metavar="HEX",
+                   help="the archive's SHA-256, for a release recsys knows no checksum of (or "
+                        "whose checksum went stale); an archive already in DEST that does not "
+                        "match it is refused, not deleted")  # fmt: skip
     p.set_defaults(run=cmd_download)
 
     p = commands.add_parser("train", help="fit a model and save an artifact the service loads")
     _data_argument(p)
     p.add_argument("--model", default="ranker",
                    help="the model (default: ranker, with its rating model for predictions)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hyperparameter of the model")  # fmt: skip
     p.add_argument("--params", metavar="FILE", help="hyperparameters `recsys tune` wrote")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True,
+                   help="the artifact's folder (an earlier artifact there is replaced)")
     p.add_argument("--no-evaluate", action="store_true",
                    help="skip scoring the model on a 90/10 hold-out for /v1/model")  # fmt: skip
     p.add_argument("--feedback", metavar="DATABASE_URL",
@@ -618,21 +733,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ranking", action="store_true", help="skip the ranking metrics")
     p.add_argument("--relevant", type=float, default=4.0,
                    help="ranking: a test rating at least this is relevant (default 4)")
+    _force_argument(p)
     _cluster_argument(p)
     p.set_defaults(run=cmd_evaluate)
 
     p = commands.add_parser("tune", help="search a model's hyperparameters with Optuna")
     _data_argument(p)
     _split_arguments(p, "seed1")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help="the one model to tune")
     p.add_argument("--metric", default="ndcg@10", help="ndcg@10 (maximised) or rmse")
-    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--trials", type=int, default=20,
+                   help="how many settings to try (default 20)")
     p.add_argument("--out", default="params.json", help="where the best hyperparameters go")
-    p.add_argument("--plot", help="a PNG of the search (default: beside --out)")
+    p.add_argument("--plot", help="a PNG of the search (default: beside --out); .svg and .pdf "
+                                  "work too")  # fmt: skip
+    _force_argument(p)
     p.set_defaults(run=cmd_tune)
 
     p = commands.add_parser("serve", help="run the HTTP service")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     p.add_argument("--port", type=_whole_number(1, 65535), default=8000,
                    help="1 to 65535 (default 8000)")
     p.add_argument("--model", help="a trained artifact folder (RECSYS_MODEL)")
@@ -651,10 +770,39 @@ OUTPUTS = {
 }  # fmt: skip
 
 
+# The file names each command writes into its output folders (replaced only with --force).
+PLOT_FILES = ("rmse.png", "error_by_activity.png")  # recsys.evaluation.report.write_plots
+# What matplotlib (Agg) can save a plot as, for `tune --plot`.
+PLOT_FORMATS = (".png", ".svg", ".svgz", ".pdf", ".ps", ".eps", ".jpg", ".jpeg", ".tif", ".tiff",
+                ".webp", ".pgf", ".raw", ".rgba")  # fmt: skip
+
+
+def _tune_plot(args: argparse.Namespace) -> Path:
+    """Where `tune` draws its search: --plot, or beside --out as a PNG."""
+    return Path(args.plot) if args.plot else Path(args.out).with_suffix(".png")
+
+
+def _files_written(args: argparse.Namespace, name: str, path: Path) -> list[Path]:
+    """The files a command writes for its output ``name``."""
+    if args.command == "split":
+        splits = [f"kfold-{i}" for i in range(args.folds)] if args.split == "kfold" else \
+            [args.split]  # fmt: skip
+        return [path / f"{s}-{part}.csv" for s in splits for part in ("train", "test")]
+    if args.command == "evaluate" and name == "plots":
+        return [path / f for f in PLOT_FILES]
+    return [path]
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
     import tempfile
 
-    for name, folder in OUTPUTS.get(args.command, ()):
+    outputs = list(OUTPUTS.get(args.command, ()))
+    if args.command == "tune" and args.plot is None:
+        args.plot = str(_tune_plot(args))
+    if args.command == "tune" and _tune_plot(args).suffix.lower() not in PLOT_FORMATS:
+        raise ConfigError(f"--plot {args.plot}: give a file ending in "
+                          f"{', '.join(PLOT_FORMATS[:3])}, … (matplotlib's formats)")  # fmt: skip
+    for name, folder in outputs:
         value = getattr(args, name, None)
         if value is None:
             continue
@@ -663,6 +811,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise ConfigError(f"{value}: a file is there; give a folder to write into")
         if not folder and path.is_dir():
             raise ConfigError(f"{value}: a folder is there; give a file name")
+        if args.command in ("synth", "sample"):
+            _check_data_folder(path)
+        if hasattr(args, "force") and not args.force:
+            there = [str(f) for f in _files_written(args, name, path) if f.exists()]
+            if there:
+                raise ConfigError(f"{', '.join(there)}: already there; pass --force to "
+                                  "replace it")  # fmt: skip
         existing = (path if folder else path.parent).absolute()
         while not existing.exists():
             existing = existing.parent
@@ -673,13 +828,79 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise ConfigError(f"{value}: cannot write in {existing} ({error.strerror})") from None
 
 
+def _check_data_folder(path: Path) -> None:
+    """`synth` and `sample` write a data set only into a new or empty folder, or one recsys
+    wrote (with a manifest.json), as `recsys.data.synthetic.check_destination` (not imported
+    here: it loads numba)."""
+    if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").exists():
+        raise ConfigError(f"{path} is not empty and holds no recsys manifest.json: choose a "
+                          "new folder")  # fmt: skip
+
+
+# Options that name a file, folder, URL or value: an empty one is refused, never read as "not
+# given" or as the current folder. (Model names are checked by `_model_names`.)
+NON_EMPTY = {
+    "data": "--data", "out": "--out", "source": "SOURCE", "dest": "--dest", "url": "--url",
+    "sha256": "--sha256", "train": "--train", "test": "--test", "json": "--json",
+    "plots": "--plots", "report": "--report", "params": "--params", "plot": "--plot",
+    "feedback": "--feedback", "columns": "--columns", "scale": "--scale", "start": "--start",
+    "end": "--end", "cutoff": "--cutoff", "cluster": "--cluster", "host": "--host",
+}  # fmt: skip
+
+
+def _check_not_empty(args: argparse.Namespace) -> None:
+    names = {**NON_EMPTY, "out": "OUT" if args.command in ("synth", "sample") else "--out"}
+    if args.command == "serve":
+        names["model"] = "--model"
+    for name, flag in names.items():
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{flag} {value!r}: empty; give a value (an empty path is not "
+                              "read as the current folder)")  # fmt: skip
+
+
+def _check_synth_options(args: argparse.Namespace) -> None:
+    """--netflix sets the size and layout; --fraction is its only size. Then the defaults."""
+    if args.netflix:
+        given = [flag for flag, value in (("--format", args.format), ("--ratings", args.ratings),
+                                          ("--users", args.users), ("--movies", args.movies))
+                 if value is not None]  # fmt: skip
+        if given:
+            raise ConfigError(f"{', '.join(given)}: --netflix sets the size and layout itself "
+                              "(scale it with --fraction)")  # fmt: skip
+    elif args.fraction is not None:
+        raise ConfigError("--fraction: only with --netflix (give --ratings otherwise)")
+    args.ratings = 100_000 if args.ratings is None else args.ratings
+    args.format = args.format or "netflix"
+    args.fraction = 1.0 if args.fraction is None else args.fraction
+
+
+def _check_evaluate_options(args: argparse.Namespace) -> None:
+    if args.repeat is not None and args.repeat < 1:
+        raise ConfigError(f"--repeat must be >= 1, got {args.repeat}")
+    if args.repeat is not None and args.train is not None:
+        raise ConfigError("--repeat: each run draws its own split, so not with --train and "
+                          "--test; give --data and --split")  # fmt: skip
+    if not math.isfinite(args.relevant):
+        raise ConfigError(f"--relevant {args.relevant}: give a rating of the data's scale")
+
+
 def _precheck(args: argparse.Namespace) -> None:
     """The checks that need no import: model names, a generic table's options, that the files
     named are there and that the outputs can be written."""
+    _check_not_empty(args)
+    if args.command in ("train", "tune") and "," in args.model:
+        raise ConfigError(f"--model {args.model!r}: {args.command} takes one model")
     if args.command in ("train", "evaluate"):
         _given_params(args)
     if args.command == "evaluate":
         _check_sources(args)
+        _check_evaluate_options(args)
+    if args.command == "tune" and args.trials < 1:
+        raise ConfigError(f"--trials must be >= 1, got {args.trials}")
+    if args.command == "synth":
+        _check_synth_options(args)
+    _check_split_options(args)
     if hasattr(args, "columns"):
         _generic_table(args)
     _check_outputs(args)
@@ -717,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.run(args)
             finally:
                 bars.close()  # so an error line below never lands on a bar
-        if args.command in ("train", "evaluate"):
+        if args.command in ("train", "evaluate") and not args.quiet:
             print(f"peak memory {_peak_memory_gib():.2f} GiB", file=sys.stderr)
     except RecsysError as error:
         if args.debug:

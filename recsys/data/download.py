@@ -13,6 +13,7 @@ second call a no-op.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import http.client
 import logging
@@ -150,8 +151,12 @@ def download(
     ``url`` replaces the GroupLens address (a mirror); ``sha256`` replaces the registry's checksum
     (needed for a release that has none). An interrupted transfer leaves ``<name>.zip.part`` and
     the next call resumes it with an HTTP Range request. The archive must match its SHA-256
-    before anything is extracted; a mismatch deletes it. ``progress(bytes_so_far, total)`` is
-    called as data arrives (total is None when unknown). Raises `DownloadError`.
+    before anything is extracted: a bad download is deleted; an archive already in ``dest``
+    that does not match is refused when ``sha256`` is given (the checksum may be the mistake),
+    else replaced once a new download is verified. The extracted folder replaces an earlier
+    ``dest/<folder>`` only when every file there is the archive's own (`_extract`).
+    ``progress(bytes_so_far, total)`` is called as data arrives (total is None when unknown).
+    Raises `DownloadError`.
     """
     release = _release(name)
     expected = _expected_sha256(release, sha256)
@@ -172,16 +177,21 @@ def download(
     except OSError as error:
         raise DownloadError(f"cannot create the data folder {dest}: {error}") from error
 
-    if archive.exists():
+    fetch = not archive.exists()
+    if not fetch:
         actual = _file_sha256(archive)
         if actual == expected:
             log.info("%s is already downloaded; verified its SHA-256", archive)
-        else:
-            log.warning(
-                "%s does not match its SHA-256 (got %s); downloading it again", archive, actual
+        elif sha256 is not None:  # the checksum given may be the mistake: keep the file
+            raise DownloadError(
+                f"{archive} is already there and does not match the SHA-256 given (it has "
+                f"{actual}); check the checksum, or move the file away to download it again"
             )
-            archive.unlink()
-    if not archive.exists():
+        else:
+            log.warning("%s does not match its SHA-256 (got %s); downloading it again (the "
+                        "file is kept until the new one is verified)", archive, actual)  # fmt: skip
+            fetch = True
+    if fetch:
         actual = _fetch(url, part, timeout=timeout, progress=progress, size_hint=release.size)
         if actual != expected:
             part.unlink(missing_ok=True)
@@ -333,11 +343,37 @@ def _extract(archive: Path, dest: Path, folder: str) -> None:
     entries = [e for e in staging.iterdir() if e.name != "__MACOSX"]  # macOS zip litter
     top = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
     target = dest / folder
-    if target.exists():
-        log.warning("replacing the earlier extraction %s", target)
+    if target.exists() or target.is_symlink():
+        foreign = _not_in(target, top)
+        if foreign:
+            shutil.rmtree(staging, ignore_errors=True)
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if
+                                              len(foreign) > 3 else "")  # fmt: skip
+            raise DownloadError(
+                f"{target} already exists and holds files that are not this archive's "
+                f"({shown}); move them away, or give another --dest"
+            )
+        log.info("replacing %s, which holds only this archive's files", target)
         shutil.rmtree(target)
     top.replace(target)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _not_in(target: Path, extracted: Path) -> list[str]:
+    """The paths under ``target`` that ``extracted`` does not hold with the same content (all
+    of ``target`` when it is not a folder): what replacing ``target`` would lose."""
+    if target.is_symlink() or not target.is_dir():
+        return [target.name]
+    lost = []
+    for path in sorted(target.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(target)
+        twin = extracted / relative
+        same = path.is_file() and not path.is_symlink() and twin.is_file()
+        if not (same and filecmp.cmp(path, twin, shallow=False)):
+            lost.append(relative.as_posix())
+    return lost
 
 
 def _check_member(archive: Path, root: Path, name: str) -> None:

@@ -28,6 +28,15 @@ def _seconds(date: str | None, what: str) -> int | None:
         raise ConfigError(f"{what} {date!r} is not a date (YYYY-MM-DD)") from error
 
 
+def _window(start: str | None, end: str | None) -> str:
+    """`` between START and END``, `` on or after START``, `` before END`` or nothing."""
+    if start is not None and end is not None:
+        return f" between {start} and {end}"
+    if start is not None:
+        return f" on or after {start}"
+    return f" before {end}" if end is not None else ""
+
+
 def sample(
     dataset: Dataset,
     *,
@@ -55,17 +64,21 @@ def sample(
     items = ratings[ITEM].to_numpy()
     rated = np.unique(items[inside])
     if len(rated) == 0:
-        raise ConfigError(f"no ratings in {dataset.name} between {start} and {end}")
+        raise ConfigError(f"no ratings in {dataset.name}{_window(start, end)}")
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(rated, size=min(n_movies, len(rated)), replace=False))
     keep = inside & np.isin(items, chosen)
     users, counts = np.unique(ratings[USER].to_numpy()[keep], return_counts=True)
     keep &= np.isin(ratings[USER].to_numpy(), users[counts >= min_ratings])
     kept = ratings[keep].reset_index(drop=True)
-    movies = dataset.movies[dataset.movies[ITEM].isin(chosen)].reset_index(drop=True)
+    # A chosen movie whose raters all fell below min_ratings is left out of the catalogue too.
+    movies = dataset.movies[dataset.movies[ITEM].isin(kept[ITEM].unique())].reset_index(drop=True)
     name = f"{dataset.name}-sample-{len(chosen)}movies-seed{seed}"
-    log.info("sampled %d of %d movies: %s ratings by %s users", len(chosen), len(rated),
-             f"{len(kept):,}", f"{kept[USER].nunique():,}")  # fmt: skip
+    dropped = int((inside & np.isin(items, chosen)).sum()) - len(kept)
+    log.info("picked %d of %d movies; kept %s ratings of %d of them by %s users (dropped %s "
+             "ratings by users with fewer than %d of them)", len(chosen), len(rated),
+             f"{len(kept):,}", kept[ITEM].nunique(), f"{kept[USER].nunique():,}",
+             f"{dropped:,}", min_ratings)  # fmt: skip
     report = CleaningReport(len(kept), {}, {}, [name])
     return Dataset(kept, movies, dataset.scale, report, name)
 
@@ -81,7 +94,7 @@ def write_sample(
     """
     from recsys.data.movielens import write_movielens_csv
     from recsys.data.netflix import write_netflix
-    from recsys.data.synthetic import dataset_counts
+    from recsys.data.synthetic import check_destination, dataset_counts
 
     whole = bool(np.all(np.mod(sampled.ratings["rating"].to_numpy(), 1) == 0))
     manifest = {
@@ -95,12 +108,9 @@ def write_sample(
         "counts": dataset_counts(sampled),
         "fingerprint": sampled.fingerprint,
     }
-    folder = Path(folder)
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").exists():
-        # Never write over a data set (e.g. the very folder sampled from); a sample may
-        # replace an earlier sample or synthetic set, which carry a manifest.
-        raise ConfigError(f"{folder} is not empty and holds no recsys manifest.json: "
-                          "choose a new folder for the sample")  # fmt: skip
+    # Never write over a data set (e.g. the very folder sampled from); a sample may replace an
+    # earlier sample or synthetic set, which carry a manifest.
+    folder = check_destination(folder, "the sample")
     if whole:
         return write_netflix(sampled, folder, manifest=manifest)
     write_movielens_csv(sampled, folder)

@@ -353,7 +353,9 @@ def latest_ratings(ratings, per_user: int = NETFLIX_PROBE_PER_USER) -> np.ndarra
 
 def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: int = 0) -> Path:
     """`synthesize_netflix` written in the Netflix (Kaggle) layout with a ``probe.txt`` of each
-    user's latest ratings (`latest_ratings`) and a manifest; return the folder."""
+    user's latest ratings (`latest_ratings`) and a manifest; return the folder. A folder of other
+    files is refused (`check_destination`)."""
+    folder = check_destination(folder)
     dataset = synthesize_netflix(fraction, seed=seed)
     probe_rows = latest_ratings(dataset.ratings)
     manifest = {
@@ -365,7 +367,22 @@ def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: 
         "counts": dataset_counts(dataset) | {"probe": len(probe_rows)},
         "fingerprint": dataset.fingerprint,
     }
-    return _write_with_probe(dataset, Path(folder), manifest, probe_rows)
+    return _write_with_probe(dataset, folder, manifest, probe_rows)
+
+
+def check_destination(folder: str | Path, what: str = "the data set") -> Path:
+    """``folder`` as a Path, if a data set may be written there: a new or empty folder, or one
+    recsys wrote (it holds a ``manifest.json``). Anything else, or an empty path (the current
+    folder), raises ConfigError, so the user's own files are never written over."""
+    if not str(folder).strip():
+        raise ConfigError(f"no folder given for {what} (an empty path is the current folder)")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: a file is there; give a folder for {what}")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").exists():
+        raise ConfigError(f"{folder} is not empty and holds no recsys manifest.json: "
+                          f"choose a new folder for {what}")  # fmt: skip
+    return folder
 
 
 def _write_with_probe(dataset: Dataset, folder: Path, manifest: dict, probe_rows=None) -> Path:
@@ -397,9 +414,11 @@ def write_synthetic(
 ) -> Path:
     """Synthesize a data set and write it in the Netflix (Kaggle) layout with a ``probe.txt`` of
     each user's latest ratings, or the MovieLens (latest) layout, with a manifest.json of the
-    parameters and counts; return the folder."""
+    parameters and counts; return the folder. A folder of other files is refused
+    (`check_destination`)."""
     if format not in ("netflix", "movielens"):
         raise ConfigError(f"unknown synthetic data format {format!r}: netflix or movielens")
+    folder = check_destination(folder)
     params = {"n_ratings": n_ratings, "n_users": n_users, "n_movies": n_movies, "seed": seed,
               "start": start, "end": end}  # fmt: skip
     dataset = synthesize(**params)
@@ -412,7 +431,6 @@ def write_synthetic(
         "counts": dataset_counts(dataset),
         "fingerprint": dataset.fingerprint,
     }
-    folder = Path(folder)
     if format == "netflix":  # with a probe.txt of each user's latest ratings, as the Prize had
         return _write_with_probe(dataset, folder, manifest)
     from recsys.data.movielens import write_movielens_csv

@@ -27,11 +27,16 @@ from recsys.data.splits import (
 from recsys.errors import ConfigError
 from recsys.evaluation.metrics import rmse
 from recsys.evaluation.protocols import rank_test_users
+from recsys.models.ranker import Ranker
+from recsys.models.ranking import ItemScorer
 from recsys.models.registry import MODELS, make_model
 
 log = logging.getLogger(__name__)
 
 METRICS = {"ndcg@10": "maximize", "rmse": "minimize"}
+# Models that choose lists: their `predict` (hence RMSE) is a fixed baseline or another model's,
+# whatever their own parameters.
+RANKING_ONLY = {name for name, cls in MODELS.items() if issubclass(cls, ItemScorer | Ranker)}
 PARAMS_FORMAT = "recsys-params"
 
 
@@ -86,6 +91,27 @@ def check_tunable(model: str, metric: str) -> None:
         raise ConfigError(f"{model} has no hyperparameters to tune; tunable: {', '.join(SPACES)}")
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    if metric == "rmse" and model in RANKING_ONLY:
+        raise ConfigError(f"{model}'s predicted ratings do not depend on the parameters tuned "
+                          f"({', '.join(_space_names(model))}), so rmse cannot tell them "
+                          "apart; tune it with --metric ndcg@10")  # fmt: skip
+
+
+def _space_names(model: str) -> list[str]:
+    """The parameters `SPACES` searches for ``model``, in order."""
+
+    class Names:  # a stand-in trial that only notes what is suggested
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def _note(self, name: str, *args, **kwargs) -> None:
+            self.seen.append(name)
+
+        suggest_float = suggest_int = suggest_categorical = _note
+
+    trial = Names()
+    SPACES[model](trial)
+    return trial.seen
 
 
 def tune(

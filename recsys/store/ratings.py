@@ -47,7 +47,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recsys.errors import ConfigError
-from recsys.store.schema import feedback_state, migrate, ratings
+from recsys.store.schema import VERSION, feedback_state, migrate, ratings, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -235,12 +235,18 @@ class RatingStore:
         return f"RatingStore({self._shown!r})"
 
 
-def open_store(url: str | None, state_dir: Path) -> RatingStore:
+def open_store(url: str | None, state_dir: Path, *, read_only: bool = False) -> RatingStore:
     """The store at ``url`` (``sqlite:///PATH`` or ``postgresql+psycopg://…``; a plain
     ``postgresql://`` means psycopg too), or with None the SQLite file
     ``state_dir / "feedback.sqlite3"`` (the folder is created). Migrations run here. A bad or
     unsupported URL, an unreachable server or a schema newer than this code raise ConfigError,
-    in one line without the password."""
+    in one line without the password.
+
+    ``read_only``: for a reader such as `recsys train --feedback`: nothing is created or
+    migrated (a SQLite file is opened read-only), and a database that holds no rating store of
+    this schema version raises ConfigError. Only the read methods may be used."""
+    if read_only:
+        return _open_read_only(url)
     if url is None:
         try:
             Path(state_dir).mkdir(parents=True, exist_ok=True)
@@ -272,6 +278,46 @@ def open_store(url: str | None, state_dir: Path) -> RatingStore:
     if found == 0:
         log.info("created the rating store %s", shown)
     return store
+
+
+def _open_read_only(url: str | None) -> RatingStore:
+    """`open_store` with ``read_only``: an existing store, read as it is."""
+    if url is None:
+        raise ConfigError("a read-only rating store needs its URL")
+    try:
+        parsed = _supported(sa.make_url(url))
+    except (sa.exc.ArgumentError, ValueError):
+        raise ConfigError(f"the database URL is not a valid URL; give {SUPPORTED}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        import sqlite3
+
+        path = Path(parsed.database)
+        if not path.is_file():
+            raise ConfigError(f"the rating store {shown}: no such file")
+        ro = f"{path.resolve().as_uri()}?mode=ro"  # never creates or writes the file
+        engine = sa.create_engine("sqlite://", poolclass=sa.pool.NullPool,
+                                  creator=lambda: sqlite3.connect(ro, uri=True))  # fmt: skip
+    else:
+        engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool,
+                                  connect_args={"connect_timeout": 10})  # fmt: skip
+    try:
+        with engine.connect() as conn:
+            found = 0
+            if sa.inspect(conn).has_table(schema_version.name):
+                query = sa.select(sa.func.max(schema_version.c.version))
+                found = conn.execute(query).scalar() or 0
+    except sa.exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise ConfigError(f"cannot open the rating store {shown}: {_reason(error, parsed)}") \
+            from None  # fmt: skip
+    if found != VERSION:
+        engine.dispose()
+        what = ("holds no rating store" if found == 0 else
+                f"has schema version {found}, this recsys reads {VERSION}")  # fmt: skip
+        raise ConfigError(f"the rating store {shown} {what} (recsys serve creates and "
+                          "upgrades it)")  # fmt: skip
+    return RatingStore(engine, shown)
 
 
 def _supported(url: sa.URL) -> sa.URL:

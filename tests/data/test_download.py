@@ -290,13 +290,64 @@ def test_checksum_mismatch_deletes_the_file_and_names_both_hashes(server, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_a_corrupt_zip_already_there_is_downloaded_again(server, tmp_path):
-    body = movielens_zip()
+def test_a_corrupt_zip_already_there_is_downloaded_again(server, tmp_path, monkeypatch):
+    """Against the registry's checksum: the file there is replaced once a new one verifies."""
+    body = movielens_zip("ml-test")
     url, sha = serve(server, body)
-    (tmp_path / f"{NAME}.zip").write_bytes(b"not the archive")
-    folder = download(NAME, tmp_path, url=url, sha256=sha)
-    assert (tmp_path / f"{NAME}.zip").read_bytes() == body
+    monkeypatch.setitem(DATASETS, "ml-test", Release("ml-test", sha, len(body), "ml-test"))
+    (tmp_path / "ml-test.zip").write_bytes(b"not the archive")
+    folder = download("ml-test", tmp_path, url=url)
+    assert (tmp_path / "ml-test.zip").read_bytes() == body
     assert (folder / "ratings.csv").exists()
+
+
+def test_an_archive_there_is_kept_until_a_new_one_is_verified(tmp_path, monkeypatch):
+    sha = hashlib.sha256(movielens_zip("ml-test")).hexdigest()
+    monkeypatch.setitem(DATASETS, "ml-test", Release("ml-test", sha, None, "ml-test"))
+    (tmp_path / "ml-test.zip").write_bytes(b"an older archive")
+    unreachable = f"http://127.0.0.1:{free_port()}/ml.zip"
+    with pytest.raises(DownloadError, match="could not connect"):
+        download("ml-test", tmp_path, url=unreachable)
+    assert (tmp_path / "ml-test.zip").read_bytes() == b"an older archive"
+
+
+def test_a_checksum_given_that_the_archive_there_fails_is_refused_and_the_file_kept(tmp_path):
+    """A mistyped --sha256 must not cost the user a good archive (audit finding 3)."""
+    body = movielens_zip()
+    (tmp_path / f"{NAME}.zip").write_bytes(body)
+    typo = "0123456789abcdef" * 4
+    unreachable = f"http://127.0.0.1:{free_port()}/ml.zip"
+    with pytest.raises(DownloadError, match="does not match the SHA-256 given") as caught:
+        download(NAME, tmp_path, url=unreachable, sha256=typo)
+    assert hashlib.sha256(body).hexdigest() in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert (tmp_path / f"{NAME}.zip").read_bytes() == body
+
+
+def test_a_folder_with_the_users_own_files_is_never_replaced(server, tmp_path):
+    """Files in DEST/<name>/ that the archive does not hold, or holds otherwise, are the
+    user's: the download is refused and they stay (audit finding 2)."""
+    url, sha = serve(server, movielens_zip())
+    mine = tmp_path / NAME
+    mine.mkdir()
+    (mine / "my-notes.txt").write_text("my edits")
+    (mine / "ratings.csv").write_text("edited by hand")
+    with pytest.raises(DownloadError, match="not this archive's") as caught:
+        download(NAME, tmp_path, url=url, sha256=sha)
+    assert "my-notes.txt" in str(caught.value) and "ratings.csv" in str(caught.value)
+    assert (mine / "my-notes.txt").read_text() == "my edits"
+    assert (mine / "ratings.csv").read_text() == "edited by hand"
+    assert sorted(p.name for p in mine.iterdir()) == ["my-notes.txt", "ratings.csv"]
+    assert not list(tmp_path.glob(".*extracting"))
+
+
+def test_a_folder_holding_only_the_archives_files_is_replaced(server, tmp_path):
+    """A release unzipped by hand (the same files, or some of them) is taken over."""
+    url, sha = serve(server, movielens_zip())
+    (tmp_path / NAME).mkdir()
+    (tmp_path / NAME / "ratings.csv").write_text(RATINGS)
+    folder = download(NAME, tmp_path, url=url, sha256=sha)
+    assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "movies.csv", "ratings.csv"]
 
 
 def test_404_is_a_download_error(server, tmp_path):

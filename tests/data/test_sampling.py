@@ -89,3 +89,23 @@ def test_the_command_samples_a_real_movielens_file_in_its_own_layout(ml_small, t
     assert back.ratings["item_id"].nunique() <= 50
     assert np.isin(back.ratings["rating"].unique() * 2 % 2, [0, 1]).all()
     assert back.fingerprint == manifest["fingerprint"]
+
+
+def test_a_movie_whose_raters_were_all_dropped_is_neither_counted_nor_listed(source, caplog):
+    """With a high --min-ratings some chosen movies keep no rating: the catalogue and the log
+    line count only the movies kept, and the log counts the ratings dropped (finding 22e)."""
+    caplog.set_level("INFO", logger="recsys.data.sampling")
+    got = sample(source, n_movies=10, min_ratings=4, seed=0)
+    rated = set(got.ratings["item_id"])
+    assert len(rated) == 9  # one chosen movie lost every rater
+    assert set(got.movies["item_id"]) == rated
+    line = caplog.messages[-1]
+    assert f"kept {len(got.ratings):,} ratings of {len(rated)} of them" in line
+    assert "dropped" in line
+
+
+def test_an_empty_window_names_only_the_dates_given(source):
+    with pytest.raises(ConfigError, match=r"on or after 2030-01-01$"):
+        sample(source, start="2030-01-01")
+    with pytest.raises(ConfigError, match=r"before 1990-01-01$"):
+        sample(source, end="1990-01-01")

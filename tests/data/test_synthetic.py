@@ -174,3 +174,25 @@ def test_write_netflix_synthetic_writes_the_probe_of_latest_ratings(tmp_path):
     got = set(zip(probe["user_id"], probe["item_id"], strict=True))
     assert got == set(zip(expected["user_id"], expected["item_id"], strict=True))
     assert len(got) == len(probe)  # no pair listed twice
+
+
+def test_write_synthetic_never_writes_over_other_files(tmp_path):
+    """A folder holding the user's own files (no recsys manifest.json), a file, or an empty
+    path (the current folder) is refused, and nothing in it changes (audit finding 1)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "ratings.csv").write_text("my precious ratings")
+    for write in (lambda f: write_synthetic(f, 100, format="movielens"),
+                  lambda f: write_netflix_synthetic(f, 0.0001)):  # fmt: skip
+        with pytest.raises(ConfigError, match=r"holds no recsys manifest\.json"):
+            write(mine)
+        with pytest.raises(ConfigError, match="empty path"):
+            write("")
+    assert sorted(p.name for p in mine.iterdir()) == ["ratings.csv"]
+    assert (mine / "ratings.csv").read_text() == "my precious ratings"
+    with pytest.raises(ConfigError, match="a file is there"):
+        write_synthetic(mine / "ratings.csv", 100)
+    # A folder recsys wrote (with its manifest) may be written again.
+    again = write_synthetic(tmp_path / "made", 100, format="movielens", seed=1)
+    assert write_synthetic(again, 200, format="movielens", seed=2) == again
+    assert json.loads((again / "manifest.json").read_text())["counts"]["ratings"] == 200
