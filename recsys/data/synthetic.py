@@ -14,6 +14,7 @@ files (so writing and reading them back gives the same rows in the same order).
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import logging
@@ -370,18 +371,32 @@ def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: 
     return _write_with_probe(dataset, folder, manifest, probe_rows)
 
 
+# What `synth` and `sample` write: an earlier data set of theirs is removed before a new one is
+# written in its folder (else a reader would find both).
+WRITTEN = ("manifest.json", "ratings.csv", "movies.csv", "combined_data_*.txt", "movie_titles.*",
+           "probe.txt")  # fmt: skip
+
+
 def check_destination(folder: str | Path, what: str = "the data set") -> Path:
     """``folder`` as a Path, if a data set may be written there: a new or empty folder, or one
-    recsys wrote (it holds a ``manifest.json``). Anything else, or an empty path (the current
-    folder), raises ConfigError, so the user's own files are never written over."""
+    that holds a data set recsys wrote (a ``manifest.json`` and its files) and nothing else,
+    which is then removed. Anything else, or an empty path (the current folder), raises
+    ConfigError, so the user's own files are never written over."""
     if not str(folder).strip():
         raise ConfigError(f"no folder given for {what} (an empty path is the current folder)")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: a file is there; give a folder for {what}")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").exists():
-        raise ConfigError(f"{folder} is not empty and holds no recsys manifest.json: "
-                          f"choose a new folder for {what}")  # fmt: skip
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return folder
+    others = [p.name for p in folder.iterdir()
+              if not (p.is_file() and any(fnmatch.fnmatch(p.name, w) for w in WRITTEN))]
+    if others or not (folder / "manifest.json").exists():
+        named = f" ({', '.join(sorted(others)[:3])})" if others else " (no manifest.json)"
+        raise ConfigError(f"{folder} holds files recsys did not write{named}: choose a new "
+                          f"folder for {what}")  # fmt: skip
+    for earlier in folder.iterdir():
+        earlier.unlink()
     return folder
 
 

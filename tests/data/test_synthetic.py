@@ -184,7 +184,7 @@ def test_write_synthetic_never_writes_over_other_files(tmp_path):
     (mine / "ratings.csv").write_text("my precious ratings")
     for write in (lambda f: write_synthetic(f, 100, format="movielens"),
                   lambda f: write_netflix_synthetic(f, 0.0001)):  # fmt: skip
-        with pytest.raises(ConfigError, match=r"holds no recsys manifest\.json"):
+        with pytest.raises(ConfigError, match=r"recsys did not write \(no manifest\.json\)"):
             write(mine)
         with pytest.raises(ConfigError, match="empty path"):
             write("")
@@ -196,3 +196,10 @@ def test_write_synthetic_never_writes_over_other_files(tmp_path):
     again = write_synthetic(tmp_path / "made", 100, format="movielens", seed=1)
     assert write_synthetic(again, 200, format="movielens", seed=2) == again
     assert json.loads((again / "manifest.json").read_text())["counts"]["ratings"] == 200
+    # In another layout: the earlier set's files go, so a reader finds one data set.
+    write_netflix_synthetic(again, 0.0001)
+    assert not (again / "ratings.csv").exists() and (again / "probe.txt").exists()
+    (again / "notes.txt").write_text("mine")  # a file recsys did not write: refused, kept
+    with pytest.raises(ConfigError, match=r"recsys did not write \(notes\.txt\)"):
+        write_synthetic(again, 100)
+    assert (again / "notes.txt").read_text() == "mine" and (again / "probe.txt").exists()
