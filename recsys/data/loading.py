@@ -99,7 +99,7 @@ def load(
     if cache and not strict and cache_file.exists():
         try:
             dataset = dataclasses.replace(read_cache(cache_file), name=str(path))
-            log.info("%s (from cache %s)", dataset.report.summary(), cache_file)
+            log.log(_level(dataset), "%s (from cache %s)", dataset.report.summary(), cache_file)
             return dataset
         except (OSError, ValueError, KeyError) as error:
             log.warning("ignoring unreadable cache %s: %s", cache_file, error)
@@ -107,13 +107,18 @@ def load(
         dataset = read_generic(source, strict, columns)
     else:
         dataset = FORMATS[fmt](source, strict)
-    log.info("%s", dataset.report.summary())
+    log.log(_level(dataset), "%s", dataset.report.summary())
     if cache and not strict:
         try:
             write_cache(dataset, cache_file)
         except OSError as error:
             log.warning("could not write the cache %s: %s", cache_file, error)
     return dataset
+
+
+def _level(dataset: Dataset) -> int:
+    """Rows dropped are said even to a user who asked for warnings only (``recsys -q``)."""
+    return logging.WARNING if dataset.report.dropped else logging.INFO
 
 
 def cache_dir() -> Path:

@@ -91,7 +91,7 @@ def train_artifact(
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot train {model_name} on {data}: {error}") from error
     folder = publish_artifact(model, dataset, folder, metrics)
-    log.info("cached the artifact in %s", folder)
+    log.info("wrote the artifact to %s", folder)
     return folder
 
 

@@ -241,3 +241,17 @@ def test_columns_make_the_source_a_generic_table(tmp_path):
     (path / "movies.csv").unlink()
     dataset = load(path, columns=columns, cache=False)
     assert dataset.ratings["rating"].tolist() == [8, 10, 3] and dataset.scale == columns.scale
+
+
+def test_dropped_rows_are_said_at_warning_level_and_a_clean_load_at_info(tmp_path, caplog):
+    """`recsys -q` shows warnings only: a load that dropped rows must still say so."""
+    dirty = RATINGS + "3,1,9.0,13\n"  # off the scale
+    for ratings, level in ((RATINGS, logging.INFO), (dirty, logging.WARNING)):
+        path = write_files(tmp_path / str(level), {"ratings.csv": ratings, "movies.csv": MOVIES})
+        for _ in range(2):  # read, then from the cache
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="recsys.data.loading"):
+                load(path)
+            (record,) = [r for r in caplog.records if "read 4 rows" in r.message
+                         or "read 3 rows" in r.message]  # fmt: skip
+            assert record.levelno == level
