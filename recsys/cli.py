@@ -163,8 +163,6 @@ def cmd_split(args: argparse.Namespace) -> None:
     from recsys.data.splits import make_splits
 
     dataset = _load(args)
-    if dataset.n_ratings == 0:
-        raise DataError(args.data, "no ratings to split (the data set kept 0 ratings)")
     splits = make_splits(
         dataset.ratings, args.split, test_fraction=args.test_fraction, folds=args.folds,
         seed=args.seed, cutoff=args.cutoff, last_k=args.last_k,
@@ -812,7 +810,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if not folder and path.is_dir():
             raise ConfigError(f"{value}: a folder is there; give a file name")
         if args.command in ("synth", "sample"):
-            _check_data_folder(path)
+            from recsys.data.destination import check_data_folder
+
+            check_data_folder(path)
         if hasattr(args, "force") and not args.force:
             there = [str(f) for f in _files_written(args, name, path) if f.exists()]
             if there:
@@ -826,15 +826,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
                 pass
         except OSError as error:
             raise ConfigError(f"{value}: cannot write in {existing} ({error.strerror})") from None
-
-
-def _check_data_folder(path: Path) -> None:
-    """`synth` and `sample` write a data set only into a new or empty folder, or one recsys
-    wrote (with a manifest.json), as `recsys.data.synthetic.check_destination` (not imported
-    here: it loads numba)."""
-    if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").exists():
-        raise ConfigError(f"{path} is not empty and holds no recsys manifest.json: choose a "
-                          "new folder")  # fmt: skip
 
 
 # Options that name a file, folder, URL or value: an empty one is refused, never read as "not

@@ -92,9 +92,10 @@ def write_sample(
     Whole-star data is written in the Netflix (Kaggle) layout; half stars (MovieLens) cannot be
     written there, so such a sample keeps the MovieLens CSV layout, and the manifest says so.
     """
+    from recsys.data.destination import clear_data_folder
     from recsys.data.movielens import write_movielens_csv
     from recsys.data.netflix import write_netflix
-    from recsys.data.synthetic import check_destination, dataset_counts
+    from recsys.data.synthetic import dataset_counts
 
     whole = bool(np.all(np.mod(sampled.ratings["rating"].to_numpy(), 1) == 0))
     manifest = {
@@ -110,7 +111,7 @@ def write_sample(
     }
     # Never write over a data set (e.g. the very folder sampled from); a sample may replace an
     # earlier sample or synthetic set, which carry a manifest.
-    folder = check_destination(folder, "the sample")
+    folder = clear_data_folder(folder, "the sample")
     if whole:
         return write_netflix(sampled, folder, manifest=manifest)
     write_movielens_csv(sampled, folder)

@@ -14,7 +14,6 @@ files (so writing and reading them back gives the same rows in the same order).
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
 import logging
@@ -28,6 +27,7 @@ import pandas as pd
 import recsys
 from recsys.data.cleaning import CleaningReport
 from recsys.data.dataset import Dataset
+from recsys.data.destination import clear_data_folder
 from recsys.data.frames import movies_frame, ratings_frame
 from recsys.data.netflix import write_netflix, write_probe
 from recsys.data.schema import DAY, ITEM, TIMESTAMP, USER, WHOLE_STARS
@@ -355,8 +355,8 @@ def latest_ratings(ratings, per_user: int = NETFLIX_PROBE_PER_USER) -> np.ndarra
 def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: int = 0) -> Path:
     """`synthesize_netflix` written in the Netflix (Kaggle) layout with a ``probe.txt`` of each
     user's latest ratings (`latest_ratings`) and a manifest; return the folder. A folder of other
-    files is refused (`check_destination`)."""
-    folder = check_destination(folder)
+    files is refused (`clear_data_folder`)."""
+    folder = clear_data_folder(folder)
     dataset = synthesize_netflix(fraction, seed=seed)
     probe_rows = latest_ratings(dataset.ratings)
     manifest = {
@@ -369,35 +369,6 @@ def write_netflix_synthetic(folder: str | Path, fraction: float = 1.0, *, seed: 
         "fingerprint": dataset.fingerprint,
     }
     return _write_with_probe(dataset, folder, manifest, probe_rows)
-
-
-# What `synth` and `sample` write: an earlier data set of theirs is removed before a new one is
-# written in its folder (else a reader would find both).
-WRITTEN = ("manifest.json", "ratings.csv", "movies.csv", "combined_data_*.txt", "movie_titles.*",
-           "probe.txt")  # fmt: skip
-
-
-def check_destination(folder: str | Path, what: str = "the data set") -> Path:
-    """``folder`` as a Path, if a data set may be written there: a new or empty folder, or one
-    that holds a data set recsys wrote (a ``manifest.json`` and its files) and nothing else,
-    which is then removed. Anything else, or an empty path (the current folder), raises
-    ConfigError, so the user's own files are never written over."""
-    if not str(folder).strip():
-        raise ConfigError(f"no folder given for {what} (an empty path is the current folder)")
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder}: a file is there; give a folder for {what}")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return folder
-    others = [p.name for p in folder.iterdir()
-              if not (p.is_file() and any(fnmatch.fnmatch(p.name, w) for w in WRITTEN))]
-    if others or not (folder / "manifest.json").exists():
-        named = f" ({', '.join(sorted(others)[:3])})" if others else " (no manifest.json)"
-        raise ConfigError(f"{folder} holds files recsys did not write{named}: choose a new "
-                          f"folder for {what}")  # fmt: skip
-    for earlier in folder.iterdir():
-        earlier.unlink()
-    return folder
 
 
 def _write_with_probe(dataset: Dataset, folder: Path, manifest: dict, probe_rows=None) -> Path:
@@ -430,10 +401,10 @@ def write_synthetic(
     """Synthesize a data set and write it in the Netflix (Kaggle) layout with a ``probe.txt`` of
     each user's latest ratings, or the MovieLens (latest) layout, with a manifest.json of the
     parameters and counts; return the folder. A folder of other files is refused
-    (`check_destination`)."""
+    (`clear_data_folder`)."""
     if format not in ("netflix", "movielens"):
         raise ConfigError(f"unknown synthetic data format {format!r}: netflix or movielens")
-    folder = check_destination(folder)
+    folder = clear_data_folder(folder)
     params = {"n_ratings": n_ratings, "n_users": n_users, "n_movies": n_movies, "seed": seed,
               "start": start, "end": end}  # fmt: skip
     dataset = synthesize(**params)
