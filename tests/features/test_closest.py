@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import recsys.features.closest as closest_module
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.closest import closest_raters, grouping, nearest_users, reusing
+from recsys.features.closest.by_user import narrow_packing
 
 # Few distinct values, so that equal distances (ties) are common.
 VALUES = (1.0, 2.0, 2.5, 4.0)
@@ -144,6 +146,31 @@ def test_matches_the_spec_on_a_bigger_history(group_by, n_items):
     targets += [(int(u), int(m)) for u, m in pairs]
     result = run(table, n_users, n_items, targets, group_by=group_by)
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
+def test_users_whose_sums_need_64_bits_match_the_spec(monkeypatch):
+    """Users with more ratings than 32-bit sums hold keep 64-bit ones, in the same run as the
+    others: with the limit set to 5 ratings (their 2s < 2^6) both widths serve the targets of
+    one history, whose far-apart ratings would overflow 6 bits for the others."""
+    monkeypatch.setattr(closest_module, "narrow_packing", lambda spread: (5, 6))
+    rng = np.random.default_rng(11)
+    n_users, n_items = 60, 40
+    rated = rng.random((n_users, n_items)) < np.linspace(0.05, 0.5, n_users)[:, None]
+    values = rng.choice([0.5, 1.0, 4.5, 5.0], size=(n_users, n_items))
+    table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
+    counts = rated.sum(axis=1)
+    assert (counts <= 5).any() and (counts > 5).any()
+    targets = sorted(table)[::2] + [(int(u), int(m)) for u, m in rng.integers(0, 40, (60, 2))]
+    result = run(table, n_users, n_items, targets, group_by="user")
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
+
+
+@pytest.mark.parametrize("spread", [0, 1, 8, 9, 18, 127])
+def test_narrow_packing_keeps_every_sum_of_its_users_in_32_bits(spread):
+    narrow, shift = narrow_packing(spread)
+    assert narrow >= 4095
+    assert spread * narrow < 1 << shift  # twice s of a user with `narrow` ratings fits below
+    assert (narrow << shift) + spread * narrow < 1 << 32  # and c above it
 
 
 @pytest.mark.parametrize("group_by", GROUPINGS)

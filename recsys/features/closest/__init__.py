@@ -28,8 +28,14 @@ import numpy as np
 
 from recsys.data.interactions import Interactions
 from recsys.features.closest.by_movie import closest_by_movie, level_count, levels_of
-from recsys.features.closest.by_user import closest_exact, closest_packed, nearest_overall
+from recsys.features.closest.by_user import (
+    closest_exact,
+    closest_packed,
+    narrow_packing,
+    nearest_overall,
+)
 from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
+from recsys.features.closest.hot_rows import hot_rows
 from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan
 from recsys.progress import advance
 
@@ -140,6 +146,10 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
         if by_movie:
             levels = levels_of(doubled[0])
+        elif doubled is not None:  # the raters of each movie as the user-grouped sweep reads them
+            hot = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items)
+            hot_args = (hot.runs, hot.values, hot.users, hot.doubled, hot.user_of,
+                        hot.label_of, spread, *narrow_packing(spread))  # fmt: skip
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
         for lo in range(0, len(chunks) - 1, per_batch):
@@ -150,7 +160,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
                 if by_movie:
                     closest_by_movie(history.n_items, *packed_rows, *levels, spread, *args)
                 else:
-                    closest_packed(history.n_users, *packed_rows, spread, *args)
+                    closest_packed(*packed_rows[:3], *hot_args, *args)
             elif max_candidates is None:
                 closest_exact(history.n_users, *by_user, *by_item, *args)
             else:

@@ -304,6 +304,6 @@ def closest_by_movie(
                         for e in range(listing[i * levels], listing[(i + 1) * levels]):
                             packed[slots[e]] += one + abs(r - np.int64(theirs[e]))
                     k = scan_packed(u, m, packed, True, -1, i_ptr, i_users, i_doubled,
-                                    i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip
+                                    best_d, best_c, best_v, best_r)  # fmt: skip
                     packed[:] = 0
                 write(t, k, best_d, best_v, best_r, ratings, distances, raters)

@@ -1,7 +1,7 @@
 """Closest raters grouped by user: one sweep over u's co-raters (every rater of every movie
 u rated) gives c and s for each, which serves all of u's targets, each a scan of R(m). On
-half-star data c and 2s share one int64 a co-rater (`closest_packed`); other scales keep float
-sums (`closest_exact`)."""
+half-star data c and 2s share one word a co-rater (`closest_packed`, over `HotRows`); other
+scales keep float sums (`closest_exact`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 
 from recsys.data.interactions import entry
 from recsys.features.closest.nearest import (
-    LOW,
     PACK,
     best,
     distance,
@@ -109,37 +108,38 @@ def _own_doubled(u, m, u_ptr, u_items, u_doubled):
 
 
 @numba.njit(cache=True)
-def _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one):
+def _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, one):
     """Add one (c) and |2r_u - 2r_v| (2s) to packed[v] for every co-rater v of every movie
-    u rated; ``one`` = 0 and every entry is reset instead (cheaper than a list of the touched:
-    the branch that keeps one mispredicts on most co-raters). Returns the entries visited."""
-    visits = 0
+    u rated, a constant a run of `HotRows`; ``one`` = 0 and every entry is reset instead
+    (cheaper than a list of the touched: the branch that keeps one mispredicts on most
+    co-raters). Returns the entries visited."""
+    levels = len(values)
     for p in range(u_ptr[u], u_ptr[u + 1]):
-        i = u_items[p]
+        run = u_items[p] * levels
         r = np.int64(u_doubled[p])
-        visits += i_ptr[i + 1] - i_ptr[i]
-        for q in range(i_ptr[i], i_ptr[i + 1]):
-            v = i_users[q]
-            if one:
-                packed[v] += one + abs(r - np.int64(i_doubled[q]))
-            else:
-                packed[v] = 0
-    return visits
+        for level in range(levels):
+            add = packed.dtype.type(one + abs(r - values[level]) if one else 0)
+            for q in range(runs[run + level], runs[run + level + 1]):
+                if one:
+                    packed[np.uint32(users[q])] += add
+                else:
+                    packed[np.uint32(users[q])] = 0
 
 
 @numba.njit(cache=True)
-def _least_distance(word, spread):
+def _least_distance(word, spread, shift):
     """The least distance from u a co-rater with packed sums ``word`` can have for any target:
     with no movie left out, or with one left out (a target u rated) on which their doubled
     ratings differ by at most ``spread``."""
-    c, s2 = word >> PACK, word & LOW
+    word = np.int64(word)
+    c, s2 = word >> shift, word & ((np.int64(1) << shift) - 1)
     num, den = doubled_fraction(c, s2)
     out_num, out_den = doubled_fraction(c - 1, max(s2 - spread, 0))
     return min(num / den, out_num / out_den)
 
 
 @numba.njit(cache=True)
-def _mark_near(packed, near, spread, counts):
+def _mark_near(packed, near, spread, shift, counts):
     """Flag in ``near`` about NEAR_SHARE of u's co-raters, those whose least distance is below
     the returned edge (at most the 10.5 of a rater with nothing in common): a scan of only the
     flagged raters of m whose n-th best is nearer than the edge is exact."""
@@ -147,7 +147,7 @@ def _mark_near(packed, near, spread, counts):
     touched = 0
     for v in range(len(packed)):
         if packed[v]:
-            counts[min(int(_least_distance(packed[v], spread) * BUCKETS_A_STEP),
+            counts[min(int(_least_distance(packed[v], spread, shift) * BUCKETS_A_STEP),
                        len(counts) - 1)] += 1  # fmt: skip
             touched += 1
     need, total, edge = max(1, int(NEAR_SHARE * touched)), 0, NOTHING_IN_COMMON
@@ -157,52 +157,94 @@ def _mark_near(packed, near, spread, counts):
             edge = min(edge, (b + 1) / BUCKETS_A_STEP)
             break
     for v in range(len(packed)):
-        near[v] = packed[v] != 0 and _least_distance(packed[v], spread) < edge
+        near[v] = packed[v] != 0 and _least_distance(packed[v], spread, shift) < edge
     return edge
+
+
+@numba.njit(cache=True)
+def _serve_user(
+    g, packed, shift, near, kept, counts, best_d, best_c, best_v, best_r, u_ptr, u_items,
+    u_doubled, runs, values, users, doubled, starts, user_of, label_of, spread, user, item,
+    order, bounds, ratings, distances, raters,
+):  # fmt: skip
+    """All targets of group g (one user u): sweep u's co-raters into ``packed`` (sums packed as
+    c << shift | 2s), scan R(m) for each target, reset ``packed``."""
+    n = ratings.shape[1]
+    u = user[order[bounds[g]]]
+    label = label_of[u]
+    _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, np.int64(1) << shift)
+    scans = 0
+    for j in range(bounds[g], bounds[g + 1]):
+        scans += starts[item[order[j]] + 1] - starts[item[order[j]]]
+    edge = -np.inf  # nothing is near: every scan is whole
+    if scans > NEAR_PASSES * len(packed):
+        edge = _mark_near(packed, near, spread, shift, counts)
+    for j in range(bounds[g], bounds[g + 1]):
+        t = order[j]
+        m = item[t]
+        own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
+        k = 0
+        if edge > 0:
+            k = scan_packed(label, m, packed, False, own, starts, users, doubled, best_d,
+                            best_c, best_v, best_r, near, kept, user_of, shift)  # fmt: skip
+        if not (k == n and best_d[n - 1] < edge):
+            k = scan_packed(label, m, packed, False, own, starts, users, doubled, best_d,
+                            best_c, best_v, best_r, None, None, user_of, shift)  # fmt: skip
+        write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+    visits = 0
+    for p in range(u_ptr[u], u_ptr[u + 1]):
+        visits += starts[u_items[p] + 1] - starts[u_items[p]]
+    if visits > len(packed):  # clearing every entry costs less than sweeping again
+        packed[:] = 0
+    else:
+        _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, 0)
 
 
 @numba.njit(cache=True, parallel=True)
 def closest_packed(
-    n_users, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, i_ratings, spread,
-    user, item, order, bounds, chunks, ratings, distances, raters,
+    u_ptr, u_items, u_doubled, runs, values, users, doubled, user_of, label_of, spread, narrow,
+    narrow_shift, user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
-    """`closest_exact` on half-star data: a co-rater's c and 2s in one int64 (c << 32 | 2s),
-    one read-modify-write a co-rater in the sweep, and `scan_packed` of R(m). Where u's scans
-    are long, they first look at the raters `_mark_near` flags, and scan R(m) whole only when
-    that leaves the answer in doubt (``spread``: the largest difference of two doubled
-    ratings)."""
+    """`closest_exact` on half-star data, over `HotRows` (runs, values, users, doubled,
+    user_of, label_of): a co-rater's c and 2s in one word, one read-modify-write a co-rater
+    in the sweep, and `scan_packed` of R(m). Users with at most ``narrow`` ratings pack the
+    sums in 32 bits (c << narrow_shift | 2s, `narrow_packing`: half the memory traffic), the
+    others in 64. Where u's scans are long, they first look at the raters
+    `_mark_near` flags, and scan R(m) whole only when that leaves the answer in doubt
+    (``spread``: the largest difference of two doubled ratings)."""
     n = ratings.shape[1]
-    one = np.int64(1) << PACK
+    n_users = len(user_of)
+    starts = runs[:: len(values)].copy()  # where each movie's raters start
     for chunk in numba.prange(len(chunks) - 1):
-        packed = np.zeros(n_users, np.int64)
-        near = np.zeros(n_users, np.bool_)
+        narrow_packed = np.zeros(n_users, np.uint32)
+        wide_packed = np.zeros(n_users, np.int64)
+        near = np.zeros(n_users, np.uint8)
+        kept = np.empty(np.max(np.diff(starts)) + 1, np.int32)
         counts = np.zeros(NEAR_BUCKETS, np.int64)
         best_d, best_c, best_v, best_r = best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
-            visits = _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, one)
-            scans = 0
-            for j in range(bounds[g], bounds[g + 1]):
-                scans += i_ptr[item[order[j]] + 1] - i_ptr[item[order[j]]]
-            edge = -np.inf  # nothing is near: every scan is whole
-            if scans > NEAR_PASSES * n_users:
-                edge = _mark_near(packed, near, spread, counts)
-            for j in range(bounds[g], bounds[g + 1]):
-                t = order[j]
-                m = item[t]
-                own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
-                k = 0
-                if edge > 0:
-                    k = scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled,
-                                    i_ratings, best_d, best_c, best_v, best_r, near)  # fmt: skip
-                if not (k == n and best_d[n - 1] < edge):
-                    k = scan_packed(u, m, packed, False, own, i_ptr, i_users, i_doubled,
-                                    i_ratings, best_d, best_c, best_v, best_r)  # fmt: skip
-                write(t, k, best_d, best_v, best_r, ratings, distances, raters)
-            if visits > n_users:  # clearing every entry costs less than sweeping again
-                packed[:] = 0
+            rows = (
+                u_ptr, u_items, u_doubled, runs, values, users, doubled, starts, user_of,
+                label_of, spread, user, item, order, bounds, ratings, distances, raters,
+            )  # fmt: skip
+            if u_ptr[u + 1] - u_ptr[u] <= narrow:
+                _serve_user(g, narrow_packed, narrow_shift, near, kept, counts, best_d, best_c,
+                            best_v, best_r, *rows)  # fmt: skip
             else:
-                _sweep(u, u_ptr, u_items, u_doubled, i_ptr, i_users, i_doubled, packed, 0)
+                _serve_user(g, wide_packed, PACK, near, kept, counts, best_d, best_c, best_v,
+                            best_r, *rows)  # fmt: skip
+
+
+def narrow_packing(spread: int) -> tuple[int, int]:
+    """The most ratings a user may have for its co-raters' sums to pack in 32 bits, and the
+    shift that does it: c << shift | 2s with 2s ≤ spread · c < 2^shift."""
+    for bits in range(31, 0, -1):
+        narrow = (1 << bits) - 1
+        shift = (spread * narrow).bit_length()
+        if bits + shift <= 32:
+            return narrow, shift
+    return 0, PACK
 
 
 @numba.njit(cache=True)

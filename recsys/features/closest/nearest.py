@@ -87,6 +87,13 @@ def beats(num, den, c, worst_num, worst_den, worst_c):
 
 
 @numba.njit(cache=True)
+def ties(num, den, c, v, worst_num, worst_den, worst_c, worst_v):
+    """Whether a rater equal in d and c to the n-th best of a full list enters it by its
+    smaller user id (raters that do not come in id order)."""
+    return num * worst_den == worst_num * den and c == worst_c and v < worst_v
+
+
+@numba.njit(cache=True)
 def write(t, k, best_d, best_v, best_r, ratings, distances, raters):
     for j in range(k):
         ratings[t, j] = best_r[j]
@@ -95,33 +102,48 @@ def write(t, k, best_d, best_v, best_r, ratings, distances, raters):
 
 
 @numba.njit(cache=True)
-def scan_packed(u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, i_ratings,
-                best_d, best_c, best_v, best_r, near=None):  # fmt: skip
-    """The nearest raters of m to u from packed sums (c << 32 | 2s), one a rater of m at
+def scan_packed(
+    u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, best_d, best_c, best_v, best_r,
+    near=None, kept=None, ids=None, shift=PACK,
+):  # fmt: skip
+    """The nearest raters of m to u from packed sums (c << shift | 2s), one a rater of m at
     packed[slot in R(m)] (``by_slot``) or at packed[v]; ``own`` is twice u's rating of m when
     the sums include m (taken back out: the target's own movie is never compared), else -1.
     Most raters are rejected on one comparison with the n-th best; returns how many were kept.
-    With ``near`` (a flag a user), only the raters it flags are looked at.
+    With ``near`` (a flag a user), only the raters it flags are looked at: they are listed in
+    ``kept`` first, without a branch. R(m) lists raters in index order, or by ``ids`` (each
+    index's user id, the one ties are broken by) in any order.
     """
     n = len(best_d)
     held = np.int64(own >= 0)
-    lo = i_ptr[m]
+    lo, hi = i_ptr[m], i_ptr[m + 1]
+    low = (np.int64(1) << shift) - 1
+    looked = hi - lo
+    if near is not None:
+        looked = 0
+        for q in range(lo, hi):
+            kept[looked] = q - lo
+            looked += near[np.uint32(i_users[q])]
     k = 0
     # The n-th best distance as an exact fraction worst_num / worst_den: testing a rater
     # against it takes two integer products, no division.
-    worst_num, worst_den, worst_c = np.int64(1), np.int64(0), np.int64(0)
-    for q in range(lo, i_ptr[m + 1]):
-        v = i_users[q]
-        if near is not None and not near[v]:
-            continue
-        word = packed[q - lo] if by_slot else packed[v]
-        c = (word >> PACK) - held
-        s2 = (word & LOW) - held * abs(own - np.int64(i_doubled[q]))
+    worst_num, worst_den, worst_c, worst_v = np.int64(1), np.int64(0), np.int64(0), np.int64(0)
+    for j in range(looked):
+        q = lo + (kept[j] if near is not None else j)
+        v = np.uint32(i_users[q])
+        word = np.int64(packed[q - lo] if by_slot else packed[v])
+        c = (word >> shift) - held
+        s2 = (word & low) - held * abs(own - np.int64(i_doubled[q]))
         num, den = doubled_fraction(c, s2)
-        if v == u or not beats(num, den, c, worst_num, worst_den, worst_c):
+        if v == u:
             continue
-        k = offer(num / den, c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
+        who = np.int64(v if ids is None else ids[v])
+        if not beats(num, den, c, worst_num, worst_den, worst_c) and not (
+            ids is not None and ties(num, den, c, who, worst_num, worst_den, worst_c, worst_v)
+        ):
+            continue
+        k = offer(num / den, c, who, i_doubled[q] / 2.0, k, best_d, best_c, best_v, best_r)
         if k == n:
-            worst_c = best_c[n - 1]
+            worst_c, worst_v = best_c[n - 1], best_v[n - 1]
             worst_num, worst_den = fraction(worst_c, best_d[n - 1])
     return k

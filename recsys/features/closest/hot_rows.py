@@ -1,0 +1,62 @@
+"""The raters of each movie as the user-grouped sweep reads them: users relabelled by how many
+ratings they have (the most active first), each movie's raters listed by rating, then by
+label. A sweep then adds one constant a run (no rating to read, no difference to take) and
+its writes land densest where most of them go; on the 100 M set's period one it took 1.7 s
+where the history's own listing took 3.1 s (0.1 % of the users, 2 threads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HotRows:
+    """Movie i's raters at rating level l are users[runs[i·L + l] : runs[i·L + l + 1]] (labels,
+    ascending), with twice their rating in ``doubled``; ``values[l]`` is twice level l's
+    rating. A label's user index is ``user_of[label]``, a user's label ``label_of[user]``."""
+
+    runs: np.ndarray  # int64, n_items · L + 1
+    users: np.ndarray  # int32 labels
+    doubled: np.ndarray  # int8
+    values: np.ndarray  # int64, L
+    user_of: np.ndarray  # int32
+    label_of: np.ndarray  # int32
+
+
+def hot_rows(u_ptr, u_items, u_doubled, n_items) -> HotRows:
+    """`HotRows` of a history given by user (CSR rows, twice each rating as int8)."""
+    present = np.zeros(128, np.bool_)
+    present[np.unique(u_doubled)] = True
+    level_of = (np.cumsum(present) - 1).astype(np.int64)
+    values = np.flatnonzero(present).astype(np.int64)
+    counts = np.diff(u_ptr)
+    user_of = np.argsort(-counts, kind="stable").astype(np.int32)
+    label_of = np.empty_like(user_of)
+    label_of[user_of] = np.arange(len(user_of), dtype=np.int32)
+    runs, users, doubled = _listing(u_ptr, u_items, u_doubled, n_items, level_of, len(values),
+                                    user_of)  # fmt: skip
+    return HotRows(runs, users, doubled, values, user_of, label_of)
+
+
+@numba.njit(cache=True)
+def _listing(u_ptr, u_items, u_doubled, n_items, level_of, n_levels, user_of):
+    """One counting pass for the runs, then every user's ratings placed in label order."""
+    runs = np.zeros(n_items * n_levels + 1, np.int64)
+    for p in range(len(u_items)):
+        runs[u_items[p] * n_levels + level_of[u_doubled[p]] + 1] += 1
+    for b in range(n_items * n_levels):
+        runs[b + 1] += runs[b]
+    fill = runs[:-1].copy()
+    users = np.empty(len(u_items), np.int32)
+    doubled = np.empty(len(u_items), np.int8)
+    for label in range(len(user_of)):
+        u = user_of[label]
+        for p in range(u_ptr[u], u_ptr[u + 1]):
+            b = u_items[p] * n_levels + level_of[u_doubled[p]]
+            users[fill[b]] = label
+            doubled[fill[b]] = u_doubled[p]
+            fill[b] += 1
+    return runs, users, doubled
