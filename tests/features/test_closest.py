@@ -129,13 +129,15 @@ def test_matches_the_spec_on_random_histories(case, n, group_by):
     assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
 
 
+@pytest.mark.parametrize("payback", [0, 10**9])  # hot rows built, or the history's listing
 @pytest.mark.parametrize("group_by", GROUPINGS)
 @pytest.mark.parametrize("n_items", [25, 600])
-def test_matches_the_spec_on_a_bigger_history(group_by, n_items):
+def test_matches_the_spec_on_a_bigger_history(group_by, n_items, payback, monkeypatch):
     """Enough users for every parallel chunk to hold several, rows long enough for c >= 3;
     enough targets of one movie to cut it into pieces when grouped by movie. With 600 movies
     (a few popular, most rated by a few) a movie's raters are too sparse for bitmaps, so
     grouped by movie every target is scored in lanes, as on the full Netflix set."""
+    monkeypatch.setattr(closest_module, "HOT_ROWS_PAYBACK", payback)
     rng = np.random.default_rng(7)
     n_users = 80
     rated = rng.random((n_users, n_items)) < np.minimum(0.35, 3 / np.arange(1, n_items + 1))
@@ -148,11 +150,14 @@ def test_matches_the_spec_on_a_bigger_history(group_by, n_items):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
-def test_users_whose_sums_need_64_bits_match_the_spec(monkeypatch):
+@pytest.mark.parametrize("payback", [0, 10**9])  # hot rows built, or the history's listing
+def test_users_whose_sums_need_64_bits_match_the_spec(monkeypatch, payback):
     """Users with more ratings than 32-bit sums hold keep 64-bit ones, in the same run as the
     others: with the limit set to 5 ratings (their 2s < 2^6) both widths serve the targets of
-    one history, whose far-apart ratings would overflow 6 bits for the others."""
+    one history, whose far-apart ratings would overflow 6 bits for the others; over hot rows
+    and over the history's own listing."""
     monkeypatch.setattr(closest_module, "narrow_packing", lambda spread: (5, 6))
+    monkeypatch.setattr(closest_module, "HOT_ROWS_PAYBACK", payback)
     rng = np.random.default_rng(11)
     n_users, n_items = 60, 40
     rated = rng.random((n_users, n_items)) < np.linspace(0.05, 0.5, n_users)[:, None]

@@ -108,16 +108,26 @@ def _own_doubled(u, m, u_ptr, u_items, u_doubled):
 
 
 @numba.njit(cache=True)
-def _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, one):
+def _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, doubled, packed, one):
     """Add one (c) and |2r_u - 2r_v| (2s) to packed[v] for every co-rater v of every movie
-    u rated, a constant a run of `HotRows`; ``one`` = 0 and every entry is reset instead
+    u rated: a constant a run of `HotRows`, or each rater's own difference where ``values`` is
+    None (the history's listing, a movie a run); ``one`` = 0 and every entry is reset instead
     (cheaper than a list of the touched: the branch that keeps one mispredicts on most
-    co-raters). Returns the entries visited."""
-    levels = len(values)
+    co-raters)."""
+    levels = 1
+    if values is not None:
+        levels = len(values)
     for p in range(u_ptr[u], u_ptr[u + 1]):
         run = u_items[p] * levels
         r = np.int64(u_doubled[p])
         for level in range(levels):
+            if values is None:
+                for q in range(runs[run], runs[run + 1]):
+                    if one:
+                        packed[np.uint32(users[q])] += one + abs(r - np.int64(doubled[q]))
+                    else:
+                        packed[np.uint32(users[q])] = 0
+                continue
             add = packed.dtype.type(one + abs(r - values[level]) if one else 0)
             for q in range(runs[run + level], runs[run + level + 1]):
                 if one:
@@ -171,8 +181,11 @@ def _serve_user(
     c << shift | 2s), scan R(m) for each target, reset ``packed``."""
     n = ratings.shape[1]
     u = user[order[bounds[g]]]
-    label = label_of[u]
-    _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, np.int64(1) << shift)
+    label = u
+    if label_of is not None:
+        label = label_of[u]
+    one = np.int64(1) << shift
+    _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, doubled, packed, one)
     scans = 0
     for j in range(bounds[g], bounds[g + 1]):
         scans += starts[item[order[j]] + 1] - starts[item[order[j]]]
@@ -197,7 +210,7 @@ def _serve_user(
     if visits > len(packed):  # clearing every entry costs less than sweeping again
         packed[:] = 0
     else:
-        _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, packed, 0)
+        _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, doubled, packed, 0)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -206,15 +219,19 @@ def closest_packed(
     narrow_shift, user, item, order, bounds, chunks, ratings, distances, raters,
 ):  # fmt: skip
     """`closest_exact` on half-star data, over `HotRows` (runs, values, users, doubled,
-    user_of, label_of): a co-rater's c and 2s in one word, one read-modify-write a co-rater
-    in the sweep, and `scan_packed` of R(m). Users with at most ``narrow`` ratings pack the
-    sums in 32 bits (c << narrow_shift | 2s, `narrow_packing`: half the memory traffic), the
-    others in 64. Where u's scans are long, they first look at the raters
+    user_of, label_of), or over the history's listing by movie (runs = its row starts, users,
+    doubled, and None for the rest): a co-rater's c and 2s in one word, one read-modify-write
+    a co-rater in the sweep, and `scan_packed` of R(m). Users with at most ``narrow`` ratings
+    pack the sums in 32 bits (c << narrow_shift | 2s, `narrow_packing`: half the memory
+    traffic), the others in 64. Where u's scans are long, they first look at the raters
     `_mark_near` flags, and scan R(m) whole only when that leaves the answer in doubt
     (``spread``: the largest difference of two doubled ratings)."""
     n = ratings.shape[1]
-    n_users = len(user_of)
-    starts = runs[:: len(values)].copy()  # where each movie's raters start
+    n_users = len(u_ptr) - 1
+    if values is None:  # noqa: SIM108 (numba drops the branch a None argument cannot take)
+        starts = runs
+    else:
+        starts = runs[:: len(values)].copy()  # where each movie's raters start
     for chunk in numba.prange(len(chunks) - 1):
         narrow_packed = np.zeros(n_users, np.uint32)
         wide_packed = np.zeros(n_users, np.int64)
