@@ -36,7 +36,7 @@ from recsys.features.closest.by_user import (
 )
 from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
 from recsys.features.closest.hot_rows import hot_rows
-from recsys.features.closest.planning import PROGRESS_BATCHES, _row_sums, chunks_of, plan
+from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan, row_sums
 from recsys.progress import advance
 
 # Hot rows pay for their building (about 2.3 s for the 90 M ratings of the 100 M set's period
@@ -156,7 +156,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         elif doubled is not None:  # the listing the user-grouped sweeps read
             listing = (csr_i.indptr, None, csr_i.indices, doubled[1], None, None)
             heads = np.unique(user[valid])
-            visits = _row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads).sum()
+            visits = row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads).sum()
             if visits > HOT_ROWS_PAYBACK * len(history):
                 hot = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items)
                 listing = (hot.runs, hot.values, hot.users, hot.doubled, hot.user_of, hot.label_of)

@@ -33,18 +33,18 @@ LISTED_NS = 20.0
 
 def level_count(doubled: np.ndarray) -> int:
     """How many distinct doubled ratings there are (the plan needs no more than this)."""
-    return int(_present(doubled).sum())
+    return int(present(doubled).sum())
 
 
 def levels_of(doubled: np.ndarray) -> tuple[np.ndarray, int]:
     """Each doubled rating as its level among the values present (0 = the lowest), int8, and
     how many levels there are: a movie's raters listed by rating take one run a level."""
-    level = (np.cumsum(_present(doubled)) - 1).astype(np.int8)
+    level = (np.cumsum(present(doubled)) - 1).astype(np.int8)
     return _look_up(level, doubled), int(level[-1]) + 1
 
 
 @numba.njit(cache=True)
-def _present(doubled):
+def present(doubled):
     """Which of the doubled ratings 0..127 occur: one pass, no copy of the ratings."""
     seen = np.zeros(128, np.bool_)
     for x in doubled:

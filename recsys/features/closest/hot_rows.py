@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from recsys.features.closest.by_movie import present
+
 
 @dataclass(frozen=True)
 class HotRows:
@@ -28,10 +30,9 @@ class HotRows:
 
 def hot_rows(u_ptr, u_items, u_doubled, n_items) -> HotRows:
     """`HotRows` of a history given by user (CSR rows, twice each rating as int8)."""
-    present = np.zeros(128, np.bool_)
-    present[np.unique(u_doubled)] = True
-    level_of = (np.cumsum(present) - 1).astype(np.int64)
-    values = np.flatnonzero(present).astype(np.int64)
+    seen = present(u_doubled)
+    level_of = (np.cumsum(seen) - 1).astype(np.int64)
+    values = np.flatnonzero(seen).astype(np.int64)
     counts = np.diff(u_ptr)
     user_of = np.argsort(-counts, kind="stable").astype(np.int32)
     label_of = np.empty_like(user_of)

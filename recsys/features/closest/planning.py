@@ -45,13 +45,13 @@ def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
         scanned = np.add.reduceat(np.minimum(n_m[order], max_candidates), bounds[:-1])
         return order, bounds, scanned * (csr_u.counts[heads] + 1), False
     sweep = np.zeros(history.n_users)  # Σ_{i∈I_u} n_i, for the target users only
-    sweep[heads] = _row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads)
+    sweep[heads] = row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads)
     by_user = SWEEP_VISIT * sweep[heads] + np.add.reduceat(n_m[order], bounds[:-1])
     if not levels or group_by == "user":
         return order, bounds, by_user, False
     movies = np.unique(item[valid])
     listed = np.zeros(history.n_items)  # Σ_{v∈R(m)} |I_v|, for the target movies only
-    listed[movies] = _row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
+    listed[movies] = row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
     piece = max(1, len(valid) // (threads * PIECES_PER_THREAD))
     m_order, m_bounds = groups_of(item, valid, piece)
     movie = item[m_order[m_bounds[:-1]]]  # each group's
@@ -97,7 +97,7 @@ def _landing(history, user, item, valid, sweep) -> float:
 
 
 @numba.njit(cache=True)
-def _row_sums(indptr, indices, weights, rows):
+def row_sums(indptr, indices, weights, rows):
     """Σ weights[column] over each of ``rows`` of a CSR (float64): one pass over those rows."""
     sums = np.zeros(len(rows))
     for k in range(len(rows)):
