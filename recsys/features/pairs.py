@@ -114,8 +114,8 @@ _unseen_closest_serial = numba.njit(cache=True)(_unseen_closest_py)
 def genre_matrix(items: Vocabulary, movies: pd.DataFrame) -> sp.csr_matrix:
     """Items × genres, 1 where the movie has the genre (float32 CSR); genre order is sorted."""
     table = movies[[ITEM, "genres"]].drop_duplicates(ITEM).explode("genres").dropna()
-    table = table[table["genres"].map(lambda g: isinstance(g, str)).to_numpy(bool)]  # a mask,
-    # even when empty (pandas reads an empty object Series as a list of columns)
+    # A boolean array, not a Series: pandas reads an empty object Series as a list of columns.
+    table = table[table["genres"].map(lambda g: isinstance(g, str)).to_numpy(bool)]
     names = sorted(table["genres"].unique())
     code = {g: c for c, g in enumerate(names)}
     rows = items.index(table[ITEM].to_numpy())

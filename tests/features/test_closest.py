@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import recsys.features.closest as closest_module
+import recsys.features.closest.planning as planning
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.closest import closest_raters, grouping, nearest_users, reusing
@@ -137,7 +138,7 @@ def test_matches_the_spec_on_a_bigger_history(group_by, n_items, payback, monkey
     enough targets of one movie to cut it into pieces when grouped by movie. With 600 movies
     (a few popular, most rated by a few) a movie's raters are too sparse for bitmaps, so
     grouped by movie every target is scored in lanes, as on the full Netflix set."""
-    monkeypatch.setattr(closest_module, "HOT_ROWS_PAYBACK", payback)
+    monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", payback)
     rng = np.random.default_rng(7)
     n_users = 80
     rated = rng.random((n_users, n_items)) < np.minimum(0.35, 3 / np.arange(1, n_items + 1))
@@ -157,7 +158,7 @@ def test_users_whose_sums_need_64_bits_match_the_spec(monkeypatch, payback):
     one history, whose far-apart ratings would overflow 6 bits for the others; over hot rows
     and over the history's own listing."""
     monkeypatch.setattr(closest_module, "narrow_packing", lambda spread: (5, 6))
-    monkeypatch.setattr(closest_module, "HOT_ROWS_PAYBACK", payback)
+    monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", payback)
     rng = np.random.default_rng(11)
     n_users, n_items = 60, 40
     rated = rng.random((n_users, n_items)) < np.linspace(0.05, 0.5, n_users)[:, None]

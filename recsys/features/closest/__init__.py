@@ -36,15 +36,8 @@ from recsys.features.closest.by_user import (
 )
 from recsys.features.closest.capped import closest_pooled, codes_of, pool_of
 from recsys.features.closest.hot_rows import hot_rows
-from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan, row_sums
+from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan
 from recsys.progress import advance
-
-# Hot rows pay for their building (about 2.3 s for the 90 M ratings of the 100 M set's period
-# one, one thread) where the sweeps of a call visit more than this many co-raters a rating of
-# the history: at 49 (every rating of 0.1 % of its users) the history's own listing was faster
-# all told (6.4-7.2 s against 7.6-8.4 s, the kernel alone 5.2-5.7 s), at 245 (0.5 %) hot rows
-# won. A call for a few users (a request, a fold-in) sweeps the history's listing.
-HOT_ROWS_PAYBACK = 80
 
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
 _kept: ContextVar[list | None] = ContextVar("recsys_closest_kept", default=None)
@@ -139,7 +132,7 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         if group_by == "movie" and doubled is None:
             raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
         n_levels = 0 if doubled is None else level_count(doubled[0])
-        order, bounds, cost, by_movie = plan(history, user, item, valid, max_candidates,
+        order, bounds, cost, by_movie, hot = plan(history, user, item, valid, max_candidates,
                                              group_by, n_levels, threads)  # fmt: skip
         # Chunks of about equal work, run a batch at a time so a front end can show progress.
         batches = min(PROGRESS_BATCHES, max(1, len(cost) // 1000))
@@ -155,11 +148,10 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             levels = levels_of(doubled[0])
         elif doubled is not None:  # the listing the user-grouped sweeps read
             listing = (csr_i.indptr, None, csr_i.indices, doubled[1], None, None)
-            heads = np.unique(user[valid])
-            visits = row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads).sum()
-            if visits > HOT_ROWS_PAYBACK * len(history):
-                hot = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items)
-                listing = (hot.runs, hot.values, hot.users, hot.doubled, hot.user_of, hot.label_of)
+            if hot:
+                rows = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items)
+                listing = (rows.runs, rows.values, rows.users, rows.doubled, rows.user_of,
+                           rows.label_of)  # fmt: skip
             hot_args = (*listing, spread, *narrow_packing(spread))
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)

@@ -267,12 +267,9 @@ def closest_packed(
 def narrow_packing(spread: int) -> tuple[int, int]:
     """The most ratings a user may have for its co-raters' sums to pack in 32 bits, and the
     shift that does it: c << shift | 2s with 2s ≤ spread · c < 2^shift."""
-    for bits in range(31, 0, -1):
-        narrow = (1 << bits) - 1
-        shift = (spread * narrow).bit_length()
-        if bits + shift <= 32:
-            return narrow, shift
-    return 0, PACK
+    most = ((1 << bits) - 1 for bits in range(31, 0, -1))  # one rating always fits
+    return next((n, (spread * n).bit_length()) for n in most
+                if n.bit_length() + (spread * n).bit_length() <= 32)  # fmt: skip
 
 
 @numba.njit(cache=True)

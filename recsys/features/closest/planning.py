@@ -19,6 +19,12 @@ SWEEP_VISIT = 1.5
 # 1/128 the full set's movies were listed 2.9 times over (163 targets/s, 302 at 1/16); cut at
 # 1/4 the sample's threads were unevenly loaded (p. one 183 k targets/s, 213 k at 1/16).
 PIECES_PER_THREAD = 8
+# Hot rows pay for their building (about 2.3 s for the 90 M ratings of the 100 M set's period
+# one, one thread) where the sweeps of a call visit more than this many co-raters a rating of
+# the history: at 49 (every rating of 0.1 % of its users) the history's own listing was faster
+# all told (6.4-7.2 s against 7.6-8.4 s, the kernel alone 5.2-5.7 s), at 245 (0.5 %) hot rows
+# won. A call for a few users (a request, a fold-in) sweeps the history's listing.
+HOT_ROWS_PAYBACK = 80
 # A visit of the walk costs about this many ns (2.5 on the 100 M set, its movie's listing
 # included): the unit of the estimates, to set the lanes' cost in ns against.
 WALK_NS = 2.5
@@ -26,7 +32,8 @@ WALK_NS = 2.5
 
 def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
     """How to walk the targets: (order of the targets, bounds of its groups, each group's
-    estimated work, whether groups are movies rather than users).
+    estimated work, whether groups are movies rather than users, whether users sweep
+    `HotRows`: where their sweeps visit more than HOT_ROWS_PAYBACK co-raters a rating).
 
     Grouped by user, one sweep over u's co-raters (Σ_{i∈I_u} n_i) serves all of u's targets
     and each target scans R(m). Grouped by movie (exact, half-star data with ``levels``
@@ -43,12 +50,13 @@ def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
     heads = user[order[bounds[:-1]]]
     if max_candidates is not None:  # capped: about one walk of u's row per candidate
         scanned = np.add.reduceat(np.minimum(n_m[order], max_candidates), bounds[:-1])
-        return order, bounds, scanned * (csr_u.counts[heads] + 1), False
+        return order, bounds, scanned * (csr_u.counts[heads] + 1), False, False
     sweep = np.zeros(history.n_users)  # Σ_{i∈I_u} n_i, for the target users only
     sweep[heads] = row_sums(csr_u.indptr, csr_u.indices, csr_i.counts, heads)
     by_user = SWEEP_VISIT * sweep[heads] + np.add.reduceat(n_m[order], bounds[:-1])
+    hot = sweep.sum() > HOT_ROWS_PAYBACK * len(history)
     if not levels or group_by == "user":
-        return order, bounds, by_user, False
+        return order, bounds, by_user, False, hot
     movies = np.unique(item[valid])
     listed = np.zeros(history.n_items)  # Σ_{v∈R(m)} |I_v|, for the target movies only
     listed[movies] = row_sums(csr_i.indptr, csr_i.indices, csr_u.counts, movies)
@@ -60,14 +68,14 @@ def plan(history, user, item, valid, max_candidates, group_by, levels, threads):
     scans = np.add.reduceat(n_m[m_order], m_bounds[:-1])
     floor = np.where(lanes, lane_cost, listed[movie] + scans)  # the walks still to come
     if group_by is None and floor.sum() >= by_user.sum():
-        return order, bounds, by_user, False  # grouping by movie costs more before any walk
+        return order, bounds, by_user, False, hot  # by movie costs more before any walk
     by_movie = floor
     if not lanes.all():
         walk = np.minimum(_landing(history, user, item, valid, sweep) * sweep[user], listed[item])
         by_movie = floor + np.where(lanes, 0, np.add.reduceat(walk[m_order], m_bounds[:-1]))
     if group_by == "movie" or by_movie.sum() < by_user.sum():
-        return m_order, m_bounds, by_movie, True
-    return order, bounds, by_user, False
+        return m_order, m_bounds, by_movie, True, False
+    return order, bounds, by_user, False, hot
 
 
 @numba.njit(cache=True)
