@@ -91,9 +91,7 @@ def closest_exact(
                     if v == u:
                         continue
                     c, s = leave_out(common[v], diff[v], own, i_ratings[q])
-                    k = offer(
-                        distance(c, s), c, v, i_ratings[q], k, best_d, best_c, best_v, best_r
-                    )
+                    k = offer(distance(c, s), c, v, i_ratings[q], k, best_d, best_c, best_v, best_r)
                 write(t, k, best_d, best_v, best_r, ratings, distances, raters)
             for j in range(n_touched):
                 common[touched[j]] = 0
@@ -148,45 +146,50 @@ def _sweep_listing(u, u_ptr, u_items, u_doubled, starts, users, doubled, packed,
 
 
 @numba.njit(cache=True)
-def _least_distance(word, spread, shift):
-    """The least distance from u a co-rater with packed sums ``word`` can have for any target:
-    with no movie left out, or with one left out (a target u rated) on which their doubled
-    ratings differ by at most ``spread``."""
+def _least_bucket(word, spread, shift):
+    """The NEAR_BUCKETS bucket of the least distance from u a co-rater with packed sums
+    ``word`` can have for any target (with no movie left out, or with one left out, a target u
+    rated, on which their doubled ratings differ by at most ``spread``)."""
     word = np.int64(word)
     c, s2 = word >> shift, word & ((np.int64(1) << shift) - 1)
     num, den = doubled_fraction(c, s2)
     out_num, out_den = doubled_fraction(c - 1, max(s2 - spread, 0))
-    return min(num / den, out_num / out_den)
+    least = min(num / den, out_num / out_den)
+    return min(int(least * BUCKETS_A_STEP), NEAR_BUCKETS - 1)
 
 
 @numba.njit(cache=True)
-def _mark_near(packed, near, spread, shift, counts):
+def _mark_near(packed, near, spread, shift, counts, bucket):
     """Flag in ``near`` about NEAR_SHARE of u's co-raters, those whose least distance is below
     the returned edge (at most the 10.5 of a rater with nothing in common): a scan of only the
-    flagged raters of m whose n-th best is nearer than the edge is exact."""
+    flagged raters of m whose n-th best is nearer than the edge is exact. ``bucket`` keeps
+    each co-rater's bucket between the two passes (NEAR_BUCKETS: none)."""
     counts[:] = 0
     touched = 0
     for v in range(len(packed)):
+        b = NEAR_BUCKETS
         if packed[v]:
-            counts[min(int(_least_distance(packed[v], spread, shift) * BUCKETS_A_STEP),
-                       len(counts) - 1)] += 1  # fmt: skip
+            b = _least_bucket(packed[v], spread, shift)
+            counts[b] += 1
             touched += 1
+        bucket[v] = b
     need, total, edge = max(1, int(NEAR_SHARE * touched)), 0, NOTHING_IN_COMMON
     for b in range(len(counts) - 1):
         total += counts[b]
         if total >= need:
             edge = min(edge, (b + 1) / BUCKETS_A_STEP)
             break
+    last = int(edge * BUCKETS_A_STEP)  # near: bucket below it (the edge is a bucket's end)
     for v in range(len(packed)):
-        near[v] = packed[v] != 0 and _least_distance(packed[v], spread, shift) < edge
+        near[v] = bucket[v] < last
     return edge
 
 
 @numba.njit(cache=True)
 def _serve_user(
-    g, packed, shift, near, kept, counts, best_d, best_c, best_v, best_r, u_ptr, u_items,
-    u_doubled, runs, values, users, doubled, starts, user_of, label_of, spread, user, item,
-    order, bounds, ratings, distances, raters,
+    g, packed, shift, near, kept, counts, bucket, best_d, best_c, best_v, best_r, u_ptr,
+    u_items, u_doubled, runs, values, users, doubled, starts, user_of, label_of, spread, user,
+    item, order, bounds, ratings, distances, raters,
 ):  # fmt: skip
     """All targets of group g (one user u): sweep u's co-raters into ``packed`` (sums packed as
     c << shift | 2s), scan R(m) for each target, reset ``packed``."""
@@ -202,7 +205,7 @@ def _serve_user(
         scans += starts[item[order[j]] + 1] - starts[item[order[j]]]
     edge = -np.inf  # nothing is near: every scan is whole
     if scans > NEAR_PASSES * len(packed):
-        edge = _mark_near(packed, near, spread, shift, counts)
+        edge = _mark_near(packed, near, spread, shift, counts, bucket)
     for j in range(bounds[g], bounds[g + 1]):
         t = order[j]
         m = item[t]
@@ -249,6 +252,7 @@ def closest_packed(
         near = np.zeros(n_users, np.uint8)
         kept = np.empty(np.max(np.diff(starts)) + 1, np.int32)
         counts = np.zeros(NEAR_BUCKETS, np.int64)
+        bucket = np.empty(n_users, np.uint16)
         best_d, best_c, best_v, best_r = best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
@@ -257,11 +261,11 @@ def closest_packed(
                 label_of, spread, user, item, order, bounds, ratings, distances, raters,
             )  # fmt: skip
             if u_ptr[u + 1] - u_ptr[u] <= narrow:
-                _serve_user(g, narrow_packed, narrow_shift, near, kept, counts, best_d, best_c,
-                            best_v, best_r, *rows)  # fmt: skip
+                _serve_user(g, narrow_packed, narrow_shift, near, kept, counts, bucket, best_d,
+                            best_c, best_v, best_r, *rows)  # fmt: skip
             else:
-                _serve_user(g, wide_packed, PACK, near, kept, counts, best_d, best_c, best_v,
-                            best_r, *rows)  # fmt: skip
+                _serve_user(g, wide_packed, PACK, near, kept, counts, bucket, best_d, best_c,
+                            best_v, best_r, *rows)  # fmt: skip
 
 
 def narrow_packing(spread: int) -> tuple[int, int]:

@@ -87,10 +87,11 @@ def beats(num, den, c, worst_num, worst_den, worst_c):
 
 
 @numba.njit(cache=True)
-def ties(num, den, c, v, worst_num, worst_den, worst_c, worst_v):
+def ties(num, den, c, v, ids, worst_num, worst_den, worst_c, worst_v):
     """Whether a rater equal in d and c to the n-th best of a full list enters it by its
-    smaller user id (raters that do not come in id order)."""
-    return num * worst_den == worst_num * den and c == worst_c and v < worst_v
+    smaller user id ids[v] (raters that do not come in id order; the id is read only for a
+    tie)."""
+    return num * worst_den == worst_num * den and c == worst_c and ids[v] < worst_v
 
 
 @numba.njit(cache=True)
@@ -137,11 +138,11 @@ def scan_packed(
         num, den = doubled_fraction(c, s2)
         if v == u:
             continue
-        who = np.int64(v if ids is None else ids[v])
         if not beats(num, den, c, worst_num, worst_den, worst_c) and not (
-            ids is not None and ties(num, den, c, who, worst_num, worst_den, worst_c, worst_v)
+            ids is not None and ties(num, den, c, v, ids, worst_num, worst_den, worst_c, worst_v)
         ):
             continue
+        who = np.int64(v if ids is None else ids[v])
         k = offer(num / den, c, who, i_doubled[q] / 2.0, k, best_d, best_c, best_v, best_r)
         if k == n:
             worst_c, worst_v = best_c[n - 1], best_v[n - 1]
