@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import Interactions
-from recsys.features.closest.by_movie import closest_by_movie, level_count, levels_of
+from recsys.features.closest.by_movie import closest_by_movie, levels_of, rating_values
 from recsys.features.closest.by_user import (
     closest_exact,
     closest_packed,
@@ -116,7 +116,7 @@ def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
     if not (len(valid) and len(history)):
         return "user"
     doubled = _doubled_ratings(history)
-    levels = 0 if doubled is None else level_count(doubled[0])
+    levels = 0 if doubled is None else len(rating_values(doubled[0]))
     by_movie = plan(history, user, item, valid, None, None, levels, numba.get_num_threads())[3]
     return "movie" if by_movie else "user"
 
@@ -131,7 +131,8 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         doubled = _doubled_ratings(history) if max_candidates is None else None
         if group_by == "movie" and doubled is None:
             raise ValueError("group_by='movie' needs ratings on a half-star grid, uncapped")
-        n_levels = 0 if doubled is None else level_count(doubled[0])
+        values = None if doubled is None else rating_values(doubled[0])
+        n_levels = 0 if values is None else len(values)
         order, bounds, cost, by_movie, hot = plan(history, user, item, valid, max_candidates,
                                              group_by, n_levels, threads)  # fmt: skip
         # Chunks of about equal work, run a batch at a time so a front end can show progress.
@@ -143,13 +144,13 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
             codes = codes_of(csr_u.ratings)
             pool = pool_of(history, item[valid], max_candidates, codes[0])
         if doubled is not None:
-            spread = int(doubled[0].max()) - int(doubled[0].min())  # of two doubled ratings
+            spread = int(values[-1] - values[0])  # the most two doubled ratings differ
         if by_movie:
-            levels = levels_of(doubled[0])
+            levels = levels_of(doubled[0], values)
         elif doubled is not None:  # the listing the user-grouped sweeps read
             listing = (csr_i.indptr, None, csr_i.indices, doubled[1], None, None)
             if hot:
-                rows = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items)
+                rows = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items, values)
                 listing = (rows.runs, rows.values, rows.users, rows.doubled, rows.user_of,
                            rows.label_of)  # fmt: skip
             hot_args = (*listing, spread, *narrow_packing(spread))

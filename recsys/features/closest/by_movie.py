@@ -31,20 +31,26 @@ BITMAP_WORDS_PER_ENTRY = 4
 LISTED_NS = 20.0
 
 
-def level_count(doubled: np.ndarray) -> int:
-    """How many distinct doubled ratings there are (the plan needs no more than this)."""
-    return int(present(doubled).sum())
+def rating_values(doubled: np.ndarray) -> np.ndarray:
+    """The doubled ratings that occur, ascending (int64): the level of values[l] is l."""
+    return np.flatnonzero(_present(doubled)).astype(np.int64)
 
 
-def levels_of(doubled: np.ndarray) -> tuple[np.ndarray, int]:
+def level_table(values: np.ndarray) -> np.ndarray:
+    """Each doubled rating 0..127's level among ``values`` (int8; unused entries 0)."""
+    table = np.zeros(128, np.int8)
+    table[values] = np.arange(len(values))
+    return table
+
+
+def levels_of(doubled: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
     """Each doubled rating as its level among the values present (0 = the lowest), int8, and
     how many levels there are: a movie's raters listed by rating take one run a level."""
-    level = (np.cumsum(present(doubled)) - 1).astype(np.int8)
-    return _look_up(level, doubled), int(level[-1]) + 1
+    return _look_up(level_table(values), doubled), len(values)
 
 
 @numba.njit(cache=True)
-def present(doubled):
+def _present(doubled):
     """Which of the doubled ratings 0..127 occur: one pass, no copy of the ratings."""
     seen = np.zeros(128, np.bool_)
     for x in doubled:

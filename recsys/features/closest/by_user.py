@@ -173,16 +173,16 @@ def _mark_near(packed, near, spread, shift, counts, bucket):
             counts[b] += 1
             touched += 1
         bucket[v] = b
-    need, total, edge = max(1, int(NEAR_SHARE * touched)), 0, NOTHING_IN_COMMON
-    for b in range(len(counts) - 1):
+    need, total = max(1, int(NEAR_SHARE * touched)), 0
+    last = int(NOTHING_IN_COMMON * BUCKETS_A_STEP)  # near: a bucket below it
+    for b in range(last):
         total += counts[b]
         if total >= need:
-            edge = min(edge, (b + 1) / BUCKETS_A_STEP)
+            last = b + 1
             break
-    last = int(edge * BUCKETS_A_STEP)  # near: bucket below it (the edge is a bucket's end)
     for v in range(len(packed)):
         near[v] = bucket[v] < last
-    return edge
+    return last / BUCKETS_A_STEP
 
 
 @numba.njit(cache=True)

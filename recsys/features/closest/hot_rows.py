@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from recsys.features.closest.by_movie import present
+from recsys.features.closest.by_movie import level_table
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,15 @@ class HotRows:
     label_of: np.ndarray  # int32
 
 
-def hot_rows(u_ptr, u_items, u_doubled, n_items) -> HotRows:
-    """`HotRows` of a history given by user (CSR rows, twice each rating as int8)."""
-    seen = present(u_doubled)
-    level_of = (np.cumsum(seen) - 1).astype(np.int64)
-    values = np.flatnonzero(seen).astype(np.int64)
+def hot_rows(u_ptr, u_items, u_doubled, n_items, values) -> HotRows:
+    """`HotRows` of a history given by user (CSR rows, twice each rating as int8) whose doubled
+    ratings take the ``values`` (`rating_values`)."""
     counts = np.diff(u_ptr)
     user_of = np.argsort(-counts, kind="stable").astype(np.int32)
     label_of = np.empty_like(user_of)
     label_of[user_of] = np.arange(len(user_of), dtype=np.int32)
-    runs, users, doubled = _listing(u_ptr, u_items, u_doubled, n_items, level_of, len(values),
-                                    user_of)  # fmt: skip
+    runs, users, doubled = _listing(u_ptr, u_items, u_doubled, n_items, level_table(values),
+                                    len(values), user_of)  # fmt: skip
     return HotRows(runs, users, doubled, values, user_of, label_of)
 
 
