@@ -79,7 +79,7 @@ def connect(address: str) -> Iterator:
         except TimeoutError:
             raise ConfigError(f"--cluster {address}: the scheduler has no workers") from None
         log.info("connected to the Dask scheduler at %s (%d workers)", address,
-                 len(client.scheduler_info()["workers"]))  # fmt: skip
+                 len(client.nthreads()))  # fmt: skip
         yield client
 
 
@@ -104,7 +104,10 @@ class Engine:
     # -- helpers ---------------------------------------------------------------------------
     @property
     def workers(self) -> list[str]:
-        return sorted(self.client.scheduler_info()["workers"])
+        """The workers' addresses, asked of the scheduler each time (`Client.scheduler_info`
+        returns a cached identity that the client's periodic refresh, which lists no workers,
+        can replace between its own update and its return: CI once saw none)."""
+        return sorted(self.client.nthreads())
 
     def broadcast(self, value):
         """``value`` sent once to every worker; a future the tasks take as an argument."""
