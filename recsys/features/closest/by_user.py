@@ -1,7 +1,8 @@
 """Closest raters grouped by user: one sweep over u's co-raters (every rater of every movie
-u rated) gives c and s for each, which serves all of u's targets, each a scan of R(m). On
-half-star data c and 2s share one word a co-rater (`closest_packed`, over `HotRows`); other
-scales keep float sums (`closest_exact`)."""
+u rated) gives c and s for each, which serves all of u's targets, each a scan of R(m), or,
+where those scans would be long, the near search (`near`). On half-star data c and 2s share
+one word a co-rater (`closest_packed`, over `HotRows`); other scales keep float sums
+(`closest_exact`)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,12 @@ import numba
 import numpy as np
 
 from recsys.data.interactions import entry
-from recsys.features.closest.nearest import (
-    PACK,
-    best,
-    distance,
-    doubled_fraction,
-    offer,
-    scan_packed,
-    write,
-)
+from recsys.features.closest.near import near_scratch, serve_near
+from recsys.features.closest.nearest import PACK, best, distance, offer, scan_packed, write
 
-# Where a user's scans visit more raters than NEAR_PASSES times every user, their co-raters
-# are graded first (two passes over all users) and the scans look at the nearest NEAR_SHARE
-# only, unless that leaves a target's answer in doubt: on the 100 M set's period one (0.1 % of
-# its users, every rating left out in turn) 6,889-6,933 -> 9,884-10,036 targets/s on 2 threads,
-# the same answers. Least distances are counted in NEAR_BUCKETS of 1 / BUCKETS_A_STEP.
+# Where a user's scans visit more raters than NEAR_PASSES times every user, the near search
+# serves its targets: its passes over all users cost less than the scans.
 NEAR_PASSES = 4
-NEAR_SHARE = 0.1
-NEAR_BUCKETS, BUCKETS_A_STEP = 4096, 128.0
-NOTHING_IN_COMMON = 10.5  # the distance of a rater with no movie in common (SPEC §3)
 
 
 @numba.njit(cache=True)
@@ -146,53 +134,13 @@ def _sweep_listing(u, u_ptr, u_items, u_doubled, starts, users, doubled, packed,
 
 
 @numba.njit(cache=True)
-def _least_bucket(word, spread, shift):
-    """The NEAR_BUCKETS bucket of the least distance from u a co-rater with packed sums
-    ``word`` can have for any target (with no movie left out, or with one left out, a target u
-    rated, on which their doubled ratings differ by at most ``spread``)."""
-    word = np.int64(word)
-    c, s2 = word >> shift, word & ((np.int64(1) << shift) - 1)
-    num, den = doubled_fraction(c, s2)
-    out_num, out_den = doubled_fraction(c - 1, max(s2 - spread, 0))
-    least = min(num / den, out_num / out_den)
-    return min(int(least * BUCKETS_A_STEP), NEAR_BUCKETS - 1)
-
-
-@numba.njit(cache=True)
-def _mark_near(packed, near, spread, shift, counts, bucket):
-    """Flag in ``near`` about NEAR_SHARE of u's co-raters, those whose least distance is below
-    the returned edge (at most the 10.5 of a rater with nothing in common): a scan of only the
-    flagged raters of m whose n-th best is nearer than the edge is exact. ``bucket`` keeps
-    each co-rater's bucket between the two passes (NEAR_BUCKETS: none)."""
-    counts[:] = 0
-    touched = 0
-    for v in range(len(packed)):
-        b = NEAR_BUCKETS
-        if packed[v]:
-            b = _least_bucket(packed[v], spread, shift)
-            counts[b] += 1
-            touched += 1
-        bucket[v] = b
-    need, total = max(1, int(NEAR_SHARE * touched)), 0
-    last = int(NOTHING_IN_COMMON * BUCKETS_A_STEP)  # near: a bucket below it
-    for b in range(last):
-        total += counts[b]
-        if total >= need:
-            last = b + 1
-            break
-    for v in range(len(packed)):
-        near[v] = bucket[v] < last
-    return last / BUCKETS_A_STEP
-
-
-@numba.njit(cache=True)
 def _serve_user(
-    g, packed, shift, near, kept, counts, bucket, best_d, best_c, best_v, best_r, u_ptr,
-    u_items, u_doubled, runs, values, users, doubled, starts, user_of, label_of, spread, user,
-    item, order, bounds, ratings, distances, raters,
+    g, packed, shift, scratch, kept, best_d, best_c, best_v, best_r, u_ptr, u_items, u_doubled,
+    runs, values, users, doubled, starts, user_of, label_of, rows, items, own_doubled, spread,
+    user, item, order, bounds, ratings, distances, raters,
 ):  # fmt: skip
     """All targets of group g (one user u): sweep u's co-raters into ``packed`` (sums packed as
-    c << shift | 2s), scan R(m) for each target, reset ``packed``."""
+    c << shift | 2s), scan R(m) for each target or search near raters first, reset ``packed``."""
     n = ratings.shape[1]
     u = user[order[bounds[g]]]
     label = u
@@ -200,24 +148,27 @@ def _serve_user(
         label = label_of[u]
     one = np.int64(1) << shift
     _sweep(u, u_ptr, u_items, u_doubled, runs, values, users, doubled, packed, one)
+    lo, hi = bounds[g], bounds[g + 1]
+    movie = item[order[lo:hi]]
+    own = np.empty(hi - lo, np.int64)
     scans = 0
-    for j in range(bounds[g], bounds[g + 1]):
-        scans += starts[item[order[j]] + 1] - starts[item[order[j]]]
-    edge = -np.inf  # nothing is near: every scan is whole
+    for j in range(hi - lo):
+        own[j] = _own_doubled(u, movie[j], u_ptr, u_items, u_doubled)
+        scans += starts[movie[j] + 1] - starts[movie[j]]
     if scans > NEAR_PASSES * len(packed):
-        edge = _mark_near(packed, near, spread, shift, counts, bucket)
-    for j in range(bounds[g], bounds[g + 1]):
-        t = order[j]
-        m = item[t]
-        own = _own_doubled(u, m, u_ptr, u_items, u_doubled)
-        k = 0
-        if edge > 0:
-            k = scan_packed(label, m, packed, False, own, starts, users, doubled, best_d,
-                            best_c, best_v, best_r, near, kept, user_of, shift)  # fmt: skip
-        if not (k == n and best_d[n - 1] < edge):
-            k = scan_packed(label, m, packed, False, own, starts, users, doubled, best_d,
-                            best_c, best_v, best_r, None, None, user_of, shift)  # fmt: skip
-        write(t, k, best_d, best_v, best_r, ratings, distances, raters)
+        near_d, near_c = np.empty((hi - lo, n)), np.empty((hi - lo, n), np.int64)
+        near_v, near_r = np.empty((hi - lo, n), np.int64), np.empty((hi - lo, n), np.float32)
+        found = serve_near(label, movie, own, packed, shift, spread, scratch, starts, users,
+                           doubled, user_of, rows, items, own_doubled, kept, near_d, near_c,
+                           near_v, near_r)  # fmt: skip
+        for j in range(hi - lo):
+            write(order[lo + j], found[j], near_d[j], near_v[j], near_r[j], ratings, distances,
+                  raters)  # fmt: skip
+    else:
+        for j in range(hi - lo):
+            k = scan_packed(label, movie[j], packed, False, own[j], starts, users, doubled,
+                            best_d, best_c, best_v, best_r, None, 0, None, user_of, shift)
+            write(order[lo + j], k, best_d, best_v, best_r, ratings, distances, raters)
     visits = 0
     for p in range(u_ptr[u], u_ptr[u + 1]):
         visits += starts[u_items[p] + 1] - starts[u_items[p]]
@@ -229,17 +180,18 @@ def _serve_user(
 
 @numba.njit(cache=True, parallel=True)
 def closest_packed(
-    u_ptr, u_items, u_doubled, runs, values, users, doubled, user_of, label_of, spread, narrow,
-    narrow_shift, user, item, order, bounds, chunks, ratings, distances, raters,
+    u_ptr, u_items, u_doubled, runs, values, users, doubled, user_of, label_of, rows, items,
+    own_doubled, spread, narrow, narrow_shift, user, item, order, bounds, chunks, ratings,
+    distances, raters,
 ):  # fmt: skip
     """`closest_exact` on half-star data, over `HotRows` (runs, values, users, doubled,
-    user_of, label_of), or over the history's listing by movie (runs = its row starts, users,
-    doubled, and None for the rest): a co-rater's c and 2s in one word, one read-modify-write
-    a co-rater in the sweep, and `scan_packed` of R(m). Users with at most ``narrow`` ratings
-    pack the sums in 32 bits (c << narrow_shift | 2s, `narrow_packing`: half the memory
-    traffic), the others in 64. Where u's scans are long, they first look at the raters
-    `_mark_near` flags, and scan R(m) whole only when that leaves the answer in doubt
-    (``spread``: the largest difference of two doubled ratings)."""
+    user_of, label_of, rows, items, own_doubled), or over the history's listing by movie (runs
+    = its row starts, users, doubled, None, None, None, then the rows by user): a co-rater's c
+    and 2s in one word, one read-modify-write a co-rater in the sweep, and `scan_packed` of
+    R(m). Users with at most ``narrow`` ratings pack the sums in 32 bits (c << narrow_shift |
+    2s, `narrow_packing`: half the memory traffic), the others in 64. Where u's scans are
+    long, the near search serves its targets (``spread``: the largest difference of two
+    doubled ratings)."""
     n = ratings.shape[1]
     n_users = len(u_ptr) - 1
     if values is None:  # noqa: SIM108 (numba drops the branch a None argument cannot take)
@@ -249,23 +201,22 @@ def closest_packed(
     for chunk in numba.prange(len(chunks) - 1):
         narrow_packed = np.zeros(n_users, np.uint32)
         wide_packed = np.zeros(n_users, np.int64)
-        near = np.zeros(n_users, np.uint8)
+        scratch = near_scratch(n_users, len(starts) - 1)
         kept = np.empty(np.max(np.diff(starts)) + 1, np.int32)
-        counts = np.zeros(NEAR_BUCKETS, np.int64)
-        bucket = np.empty(n_users, np.uint16)
         best_d, best_c, best_v, best_r = best(n)
         for g in range(chunks[chunk], chunks[chunk + 1]):
             u = user[order[bounds[g]]]
-            rows = (
+            args = (
                 u_ptr, u_items, u_doubled, runs, values, users, doubled, starts, user_of,
-                label_of, spread, user, item, order, bounds, ratings, distances, raters,
+                label_of, rows, items, own_doubled, spread, user, item, order, bounds, ratings,
+                distances, raters,
             )  # fmt: skip
             if u_ptr[u + 1] - u_ptr[u] <= narrow:
-                _serve_user(g, narrow_packed, narrow_shift, near, kept, counts, bucket, best_d,
-                            best_c, best_v, best_r, *rows)  # fmt: skip
+                _serve_user(g, narrow_packed, narrow_shift, scratch, kept, best_d, best_c,
+                            best_v, best_r, *args)  # fmt: skip
             else:
-                _serve_user(g, wide_packed, PACK, near, kept, counts, bucket, best_d, best_c,
-                            best_v, best_r, *rows)  # fmt: skip
+                _serve_user(g, wide_packed, PACK, scratch, kept, best_d, best_c, best_v, best_r,
+                            *args)  # fmt: skip
 
 
 def narrow_packing(spread: int) -> tuple[int, int]:

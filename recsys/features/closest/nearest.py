@@ -105,14 +105,14 @@ def write(t, k, best_d, best_v, best_r, ratings, distances, raters):
 @numba.njit(cache=True)
 def scan_packed(
     u, m, packed, by_slot, own, i_ptr, i_users, i_doubled, best_d, best_c, best_v, best_r,
-    near=None, kept=None, ids=None, shift=PACK,
+    bucket=None, limit=0, kept=None, ids=None, shift=PACK,
 ):  # fmt: skip
     """The nearest raters of m to u from packed sums (c << shift | 2s), one a rater of m at
     packed[slot in R(m)] (``by_slot``) or at packed[v]; ``own`` is twice u's rating of m when
     the sums include m (taken back out: the target's own movie is never compared), else -1.
     Most raters are rejected on one comparison with the n-th best; returns how many were kept.
-    With ``near`` (a flag a user), only the raters it flags are looked at: they are listed in
-    ``kept`` first, without a branch. R(m) lists raters in index order, or by ``ids`` (each
+    With ``bucket`` (a user's least distance from u, graded as in `near`), only the raters in
+    buckets up to ``limit`` are looked at: they are listed in ``kept`` first, without a branch. R(m) lists raters in index order, or by ``ids`` (each
     index's user id, the one ties are broken by) in any order.
     """
     n = len(best_d)
@@ -120,17 +120,17 @@ def scan_packed(
     lo, hi = i_ptr[m], i_ptr[m + 1]
     low = (np.int64(1) << shift) - 1
     looked = hi - lo
-    if near is not None:
+    if bucket is not None:
         looked = 0
         for q in range(lo, hi):
             kept[looked] = q - lo
-            looked += near[np.uint32(i_users[q])]
+            looked += bucket[np.uint32(i_users[q])] <= limit
     k = 0
     # The n-th best distance as an exact fraction worst_num / worst_den: testing a rater
     # against it takes two integer products, no division.
     worst_num, worst_den, worst_c, worst_v = np.int64(1), np.int64(0), np.int64(0), np.int64(0)
     for j in range(looked):
-        q = lo + (kept[j] if near is not None else j)
+        q = lo + (kept[j] if bucket is not None else j)
         v = np.uint32(i_users[q])
         word = np.int64(packed[q - lo] if by_slot else packed[v])
         c = (word >> shift) - held
