@@ -166,8 +166,8 @@ def _serve_user(
                   raters)  # fmt: skip
     else:
         for j in range(hi - lo):
-            k = scan_packed(label, movie[j], packed, False, own[j], starts, users, doubled,
-                            best_d, best_c, best_v, best_r, None, 0, None, user_of, shift)
+            k = scan_packed(label, movie[j], packed, False, own[j], starts, users, doubled, best_d,
+                            best_c, best_v, best_r, None, 0, None, user_of, shift)  # fmt: skip
             write(order[lo + j], k, best_d, best_v, best_r, ratings, distances, raters)
     visits = 0
     for p in range(u_ptr[u], u_ptr[u + 1]):

@@ -121,9 +121,10 @@ def _entries(listed, lo, hi, rows):
 
 @numba.njit(cache=True)
 def _walk(lo, hi, ids, walk):
-    """Offer each listed rater v (labels; ``ids`` their user indices) to every open target among the movies v rated (a
-    target's own rating taken back out where u rated m): its row is read once, the targets'
-    slots listed without a branch, then each compared with that target's n-th best."""
+    """Offer each listed rater v (a label; ``ids`` gives its user index) to every open target
+    among the movies v rated (a target's own rating taken back out where u rated m): its row
+    is read once, the targets' slots listed without a branch, then each compared with that
+    target's n-th best."""
     label, listed, packed, shift, rows, items, own_doubled, slot, hits, own = walk[:10]
     best_d, best_c, best_v, best_r, k, worst = walk[10:]
     low = (np.int64(1) << shift) - 1

@@ -112,8 +112,9 @@ def scan_packed(
     the sums include m (taken back out: the target's own movie is never compared), else -1.
     Most raters are rejected on one comparison with the n-th best; returns how many were kept.
     With ``bucket`` (a user's least distance from u, graded as in `near`), only the raters in
-    buckets up to ``limit`` are looked at: they are listed in ``kept`` first, without a branch. R(m) lists raters in index order, or by ``ids`` (each
-    index's user id, the one ties are broken by) in any order.
+    buckets up to ``limit`` are looked at: they are listed in ``kept`` first, without a
+    branch. R(m) lists raters in index order, or by ``ids`` (each index's user id, the one
+    ties are broken by) in any order.
     """
     n = len(best_d)
     held = np.int64(own >= 0)
