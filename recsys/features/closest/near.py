@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from recsys.features.closest.nearest import beats, doubled_fraction, fraction, offer, scan_packed
+from recsys.features.closest.prefetch import prefetch
 
 NEAR_BUCKETS, BUCKETS_A_STEP = 4096, 128  # bucket NEAR_BUCKETS: nothing in common with u
 ZERO_SLICE = 0.005
@@ -34,6 +35,7 @@ BAND_SHARE = 0.05
 TALLY_EVERY = 8  # band sizes are counted on every 8th user
 TOP_COMMON = 64  # bucket 0 is ordered by common count up to this (larger ones come first)
 NOTHING_IN_COMMON = 10.5  # the distance of a rater with no movie in common (SPEC §3)
+AHEAD = 16  # the rows a walk asks for ahead of the one it reads (`prefetch`)
 
 
 @numba.njit(cache=True)
@@ -130,6 +132,8 @@ def _walk(lo, hi, ids, walk):
     low = (np.int64(1) << shift) - 1
     n = best_d.shape[1]
     for a in range(lo, hi):
+        if a + AHEAD < hi:
+            prefetch(items, rows[listed[a + AHEAD]])
         v = listed[a]
         if v == label:
             continue
