@@ -46,32 +46,50 @@ def hot_rows(u_ptr, u_items, u_doubled, n_items, values) -> HotRows:
     np.cumsum(counts[user_of], out=rows[1:])
     items = np.empty(len(u_items), np.uint16 if n_items <= 1 << 16 else np.int32)
     own_doubled = np.empty(len(u_items), np.int8)
-    runs, users, doubled = _listing(u_ptr, u_items, u_doubled, n_items, level_table(values),
-                                    len(values), user_of, items, own_doubled)  # fmt: skip
+    pieces = numba.get_num_threads()  # a piece of about equal entries a thread
+    cuts = np.searchsorted(rows, np.arange(pieces + 1) * len(u_items) / pieces)
+    cuts[0], cuts[-1] = 0, len(user_of)
+    levels = level_table(values)
+    runs, users, doubled = _listing(u_ptr, u_items, u_doubled, n_items, levels, len(values),
+                                    user_of, rows, items, own_doubled, cuts)  # fmt: skip
     return HotRows(runs, users, doubled, values, user_of, label_of, rows, items, own_doubled)
 
 
-@numba.njit(cache=True)
-def _listing(u_ptr, u_items, u_doubled, n_items, level_of, n_levels, user_of, items, own):
-    """One counting pass for the runs, then every user's ratings placed in label order, in
-    the runs and in ``items`` and ``own`` (their rows)."""
-    runs = np.zeros(n_items * n_levels + 1, np.int64)
-    for p in range(len(u_items)):
-        runs[u_items[p] * n_levels + level_of[u_doubled[p]] + 1] += 1
-    for b in range(n_items * n_levels):
-        runs[b + 1] += runs[b]
-    fill = runs[:-1].copy()
+@numba.njit(cache=True, parallel=True)
+def _listing(u_ptr, u_items, u_doubled, n_items, level_of, n_levels, user_of, rows, items, own,
+             cuts):  # fmt: skip
+    """Every user's ratings placed in label order, in the runs and in ``items`` and ``own``
+    (their ``rows``): the labels cut into pieces (at ``cuts``), each counting its entries of
+    every run, then placing them after those of the pieces before it."""
+    n_runs = n_items * n_levels
+    pieces = len(cuts) - 1
+    fill = np.zeros((pieces, n_runs + 1), np.int64)
+    for piece in numba.prange(pieces):
+        for label in range(cuts[piece], cuts[piece + 1]):
+            u = user_of[label]
+            for p in range(u_ptr[u], u_ptr[u + 1]):
+                fill[piece, u_items[p] * n_levels + level_of[u_doubled[p]]] += 1
+    runs = np.zeros(n_runs + 1, np.int64)
+    total = 0
+    for b in range(n_runs):  # fill[piece, b]: where the piece's first entry of run b goes
+        runs[b] = total
+        for piece in range(pieces):
+            count = fill[piece, b]
+            fill[piece, b] = total
+            total += count
+    runs[n_runs] = total
     users = np.empty(len(u_items), np.int32)
     doubled = np.empty(len(u_items), np.int8)
-    at = 0
-    for label in range(len(user_of)):
-        u = user_of[label]
-        for p in range(u_ptr[u], u_ptr[u + 1]):
-            items[at] = u_items[p]
-            own[at] = u_doubled[p]
-            at += 1
-            b = u_items[p] * n_levels + level_of[u_doubled[p]]
-            users[fill[b]] = label
-            doubled[fill[b]] = u_doubled[p]
-            fill[b] += 1
+    for piece in numba.prange(pieces):
+        for label in range(cuts[piece], cuts[piece + 1]):
+            u = user_of[label]
+            at = rows[label]
+            for p in range(u_ptr[u], u_ptr[u + 1]):
+                items[at] = u_items[p]
+                own[at] = u_doubled[p]
+                at += 1
+                b = u_items[p] * n_levels + level_of[u_doubled[p]]
+                users[fill[piece, b]] = label
+                doubled[fill[piece, b]] = u_doubled[p]
+                fill[piece, b] += 1
     return runs, users, doubled
