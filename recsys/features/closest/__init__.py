@@ -220,13 +220,14 @@ def _doubled_ratings(history: Interactions) -> tuple[np.ndarray, np.ndarray] | N
     return (by_user, _twice(history.by_item.ratings)[0]) if fits else None
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _twice(ratings):
     """Twice each rating as int8, and whether every one is a multiple of 0.5 in 0..63.5."""
     doubled = np.empty(len(ratings), np.int8)
-    for k in range(len(ratings)):
+    off_grid = 0
+    for k in numba.prange(len(ratings)):
         twice = 2.0 * ratings[k]
-        if not (0.0 <= twice <= 127.0) or twice != np.floor(twice):
-            return doubled, False
-        doubled[k] = np.int8(twice)
-    return doubled, True
+        fits = 0.0 <= twice <= 127.0 and twice == np.floor(twice)
+        doubled[k] = np.int8(twice) if fits else 0
+        off_grid += not fits
+    return doubled, off_grid == 0

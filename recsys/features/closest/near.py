@@ -5,7 +5,7 @@ target is settled as soon as no rater left can beat its n-th best.
 
 - Each co-rater is graded by the least distance it can have from u for any target (with no
   movie left out, or with one left out on which their ratings differ by at most ``spread``):
-  bucket[v] = ⌊least · BUCKETS_A_STEP⌋, one division a co-rater.
+  bucket[v] = ⌊least · BUCKETS_A_STEP⌋ (or one below, where a float division cannot tell).
 - Bucket 0 (least distance 0) is walked first, by common count, most first, in slices of
   about ZERO_SLICE of the co-raters: a target whose n-th best is at distance 0 with a larger
   common count than any rater left in bucket 0 is settled. Most targets of the 100 M set are
@@ -56,19 +56,20 @@ def near_scratch(n_users, n_items):
 
 @numba.njit(cache=True, error_model="numpy")
 def grade(packed, shift, spread, bucket):
-    """bucket[v] from v's packed sums: a branch-free loop, one float division a co-rater,
-    which gives the floor exactly (a quotient of two integers never rounds up to the next
-    integer)."""
+    """bucket[v] from v's packed sums, or a bucket below it: a branch-free loop, one 32-bit
+    float division a co-rater, its quotient scaled down by more than its rounding error
+    (a bucket too low only has v walked sooner; least distance 0 stays bucket 0)."""
     low = (np.int64(1) << shift) - 1
     step = np.int64(BUCKETS_A_STEP)
+    below = np.float32(1.0 - 2.0**-20)
     for v in range(len(packed)):
         word = np.int64(packed[v])
         c, s2 = word >> shift, word & low
         s2_out = max(s2 - spread, 0)
-        whole = np.float64(3 * step // 2 * s2) / np.float64(max(c, 1))
-        out = np.float64(3 * step // 2 * s2_out) / np.float64(max(c - 1, 1))
-        whole = whole if c >= 3 else np.float64((s2 + 7 * (3 - c)) * (step // 2))
-        out = out if c >= 4 else np.float64((s2_out + 7 * (4 - c)) * (step // 2))
+        whole = np.float32(3 * step // 2 * s2) / np.float32(max(c, 1)) * below
+        out = np.float32(3 * step // 2 * s2_out) / np.float32(max(c - 1, 1)) * below
+        whole = whole if c >= 3 else np.float32((s2 + 7 * (3 - c)) * (step // 2))
+        out = out if c >= 4 else np.float32((s2_out + 7 * (4 - c)) * (step // 2))
         least = min(np.int64(min(whole, out)), NEAR_BUCKETS - 1)
         bucket[v] = least if word != 0 else NEAR_BUCKETS
 
