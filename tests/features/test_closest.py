@@ -197,6 +197,30 @@ def test_matches_the_spec_where_raters_agree(group_by):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
+@pytest.mark.parametrize("payback", [0, 10**9])  # hot rows built, or the history's listing
+def test_the_near_search_settles_ties_at_distance_0_by_common_count(monkeypatch, payback):
+    """Users 0 and 1 rate all 40 movies, and their targets' scans are long, so the near search
+    serves them: most raters agree with user 0 on all they share (distance 0, ranked by common
+    count, then id), and user 1's ratings are random (nearest raters at distances above 0,
+    found in the bands or the scans of R(m)). Each movie is a target twice, and user 2 (three
+    ratings) is served by plain scans in the same run."""
+    monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", payback)
+    rng = np.random.default_rng(5)
+    n_users, n_items = 400, 40
+    table = {(0, i): float(rng.choice([3.0, 4.0])) for i in range(n_items)}
+    table |= {(1, i): float(rng.integers(1, 6)) for i in range(n_items)}
+    table |= {(2, i): 3.0 for i in range(3)}
+    for v in range(3, n_users):
+        for i in rng.choice(n_items, rng.integers(3, 16), replace=False).tolist():
+            agree = rng.random() < 0.85
+            table[(v, i)] = table[(0, i)] if agree else float(rng.integers(1, 6))
+    targets = [(u, m) for u in (0, 1) for m in range(n_items)] * 2 + [(2, m) for m in range(6)]
+    result = run(table, n_users, n_items, targets, group_by="user")
+    expected = {pair: reference_closest(table, *pair, 4) for pair in set(targets)}
+    assert_matches(result, [expected[pair] for pair in targets], 4)
+    assert (result.distances[:n_items] == 0).mean() > 0.5  # ties at 0 settle most of user 0's
+
+
 def test_a_look_at_the_nearest_co_raters_first_still_finds_raters_with_nothing_in_common():
     """Grouped by user, long scans first look at u's nearest co-raters only. Here every
     co-rater of u's one movie is 4 stars away (distance 11), so the raters of the targets who

@@ -7,9 +7,10 @@ target is settled as soon as no rater left can beat its n-th best.
   movie left out, or with one left out on which their ratings differ by at most ``spread``):
   bucket[v] = ⌊least · BUCKETS_A_STEP⌋ (or one below, where a float division cannot tell).
 - Bucket 0 (least distance 0) is walked first, by common count, most first, in slices of
-  about ZERO_SLICE of the co-raters: a target whose n-th best is at distance 0 with a larger
-  common count than any rater left in bucket 0 is settled. Most targets of the 100 M set are
-  (their fourth-nearest rater agrees with u everywhere, on 3 to 7 common movies).
+  about ZERO_SLICE of the co-raters: a target with n raters at distance 0 is settled, since
+  any rater left has fewer common movies than each of them (or a distance above 0). Most
+  targets of the 100 M set are (their fourth-nearest rater agrees with u everywhere, on 3 to
+  7 common movies).
 - Then the next buckets, in bands of about BAND_SHARE of the co-raters (sized on a sample of
   them): a target whose n-th best is nearer than the band's lower edge is settled.
 - A walk is taken only while its rows hold fewer entries than the open targets' R(m): the
@@ -164,18 +165,18 @@ def _walk(lo, hi, ids, walk):
 
 
 @numba.njit(cache=True)
-def _settle(targets, edge, common):
-    """Settle the open targets whose n-th best no rater left can beat: every one left is at
-    least ``edge`` away, or at distance 0 with fewer than ``common`` common movies (before the
-    target's own is taken out). Returns how many were settled and the entries of their R(m)."""
-    first, settled, k, best_d, best_c, own, slot, movie, starts = targets
+def _settle(targets, edge):
+    """Settle the open targets whose n-th best no rater left can beat: it is nearer than
+    ``edge``, where every rater left is at least that far, or at distance 0, when only the
+    raters of bucket 0 with fewer common movies than all walked so far are left (nearer by c
+    than any of those). Returns how many were settled and the entries of their R(m)."""
+    first, settled, k, best_d, slot, movie, starts = targets
     n = best_d.shape[1]
     done, entries = 0, 0
     for j in range(len(first)):
         if first[j] != j or settled[j] or k[j] < n:
             continue
-        d = best_d[j, n - 1]
-        if d < edge or (d == 0.0 and best_c[j, n - 1] >= common - (own[j] >= 0)):
+        if best_d[j, n - 1] < edge or best_d[j, n - 1] == 0.0:
             settled[j] = True
             slot[movie[j]] = -1
             done += 1
@@ -207,7 +208,7 @@ def serve_near(label, movie, own, packed, shift, spread, scratch, starts, users,
     _zero_by_common(packed, shift, bucket, found, listed, by_common)
     walk = (label, listed, packed, shift, rows, items, own_doubled, slot, hits, own, best_d,
             best_c, best_v, best_r, k, worst)  # fmt: skip
-    targets = (first, settled, k, best_d, best_c, own, slot, movie, starts)
+    targets = (first, settled, k, best_d, slot, movie, starts)
     _tally(bucket, counts)
     touched = TALLY_EVERY * (np.sum(counts) - counts[NEAR_BUCKETS])
     size = max(1, int(ZERO_SLICE * touched))
@@ -220,7 +221,7 @@ def serve_near(label, movie, own, packed, shift, spread, scratch, starts, users,
         if _entries(listed, lo, hi, rows) > unscanned:
             break
         _walk(lo, hi, ids, walk)
-        done, entries = _settle(targets, 0.0, common)
+        done, entries = _settle(targets, 0.0)
         open_targets, unscanned, lo = open_targets - done, unscanned - entries, hi
     band = max(1, int(BAND_SHARE * touched / TALLY_EVERY))
     lo, top = 1, int(NOTHING_IN_COMMON * BUCKETS_A_STEP)
@@ -233,7 +234,7 @@ def serve_near(label, movie, own, packed, shift, spread, scratch, starts, users,
         if _entries(listed, 0, in_band, rows) > unscanned:
             break
         _walk(0, in_band, ids, walk)
-        done, entries = _settle(targets, hi / BUCKETS_A_STEP, 0)
+        done, entries = _settle(targets, hi / BUCKETS_A_STEP)
         open_targets, unscanned, lo = open_targets - done, unscanned - entries, hi
     for j in range(n_targets):
         slot[movie[j]] = -1
