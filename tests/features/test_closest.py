@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,12 @@ import recsys.features.closest.planning as planning
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
 from recsys.features.closest import closest_raters, grouping, nearest_users, reusing
+from recsys.features.closest.by_movie import rating_values
 from recsys.features.closest.by_user import narrow_packing
+from recsys.features.closest.hot_rows import hot_rows
+
+# The module, not the function `recsys.features.closest` exports under its name.
+hot_rows_module = importlib.import_module("recsys.features.closest.hot_rows")
 
 # Few distinct values, so that equal distances (ties) are common.
 VALUES = (1.0, 2.0, 2.5, 4.0)
@@ -130,15 +137,21 @@ def test_matches_the_spec_on_random_histories(case, n, group_by):
     assert_matches(result, [reference_closest(table, u, m, n) for u, m in targets], n)
 
 
-@pytest.mark.parametrize("payback", [0, 10**9])  # hot rows built, or the history's listing
+# Hot rows built (dense prefixes ending at multiples of 8 labels, or all labels or none), or
+# the history's listing.
+LISTINGS = [(0, 8), (0, 4096), (10**9, 4096)]
+
+
+@pytest.mark.parametrize("payback, dense_step", LISTINGS)
 @pytest.mark.parametrize("group_by", GROUPINGS)
 @pytest.mark.parametrize("n_items", [25, 600])
-def test_matches_the_spec_on_a_bigger_history(group_by, n_items, payback, monkeypatch):
+def test_matches_the_spec_on_a_bigger_history(group_by, n_items, payback, dense_step, monkeypatch):
     """Enough users for every parallel chunk to hold several, rows long enough for c >= 3;
     enough targets of one movie to cut it into pieces when grouped by movie. With 600 movies
     (a few popular, most rated by a few) a movie's raters are too sparse for bitmaps, so
     grouped by movie every target is scored in lanes, as on the full Netflix set."""
     monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", payback)
+    monkeypatch.setattr(hot_rows_module, "DENSE_STEP", dense_step)
     rng = np.random.default_rng(7)
     n_users = 80
     rated = rng.random((n_users, n_items)) < np.minimum(0.35, 3 / np.arange(1, n_items + 1))
@@ -171,6 +184,42 @@ def test_users_whose_sums_need_64_bits_match_the_spec(monkeypatch, payback):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
+@pytest.mark.parametrize("dense_step", [1, 8, 4096])
+def test_hot_rows_hold_each_rating_once_in_a_dense_row_or_a_run(monkeypatch, dense_step):
+    """Every rating of the history is in its movie's run at its level, at its rater's label;
+    a movie's raters labelled below its dense prefix's end are in its dense row (twice the
+    rating + 1), the others in the runs' tails, and labels that did not rate it are 0."""
+    monkeypatch.setattr(hot_rows_module, "DENSE_STEP", dense_step)
+    rng = np.random.default_rng(3)
+    n_users, n_items = 300, 50
+    rated = rng.random((n_users, n_items)) < np.linspace(0.9, 0.01, n_users)[:, None] * np.linspace(
+        1, 0.05, n_items
+    )
+    stars = rng.choice(np.arange(0, 11) / 2, size=(n_users, n_items))
+    table = {(u, i): float(stars[u, i]) for u, i in np.argwhere(rated).tolist()}
+    history = history_of(table, n_users, n_items)
+    doubled = closest_module._doubled_ratings(history)[0]
+    values = rating_values(doubled)
+    csr_u = history.by_user
+    rows = hot_rows(csr_u.indptr, csr_u.indices, doubled, n_items, values)
+    levels, ends = len(values), np.diff(rows.dense_at)
+    seen = np.zeros((n_users, n_items), np.int64)  # 2r + 1 found, by user and movie
+    for i in range(n_items):
+        row = rows.dense[rows.dense_at[i] : rows.dense_at[i + 1]]
+        seen[rows.user_of[: ends[i]], i] = row
+        for level in range(levels):
+            b = i * levels + level
+            labels = rows.users[rows.runs[b] : rows.runs[b + 1]]
+            assert np.all(np.diff(labels) > 0)
+            assert rows.tails[b] - rows.runs[b] == np.count_nonzero(labels < ends[i])
+            tail = rows.users[rows.tails[b] : rows.runs[b + 1]]
+            assert np.all(row[labels[labels < ends[i]]] == values[level] + 1)
+            seen[rows.user_of[tail], i] += values[level] + 1
+    assert np.array_equal(seen, np.where(rated, 2 * stars + 1, 0))
+    assert ((ends > 0) & (ends < n_users)).any() or dense_step > n_users
+    assert (ends == 0).any() and (ends > 0).any()
+
+
 @pytest.mark.parametrize("spread", [0, 1, 8, 9, 18, 127])
 def test_narrow_packing_keeps_every_sum_of_its_users_in_32_bits(spread):
     narrow, shift = narrow_packing(spread)
@@ -197,14 +246,17 @@ def test_matches_the_spec_where_raters_agree(group_by):
     assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
-@pytest.mark.parametrize("payback", [0, 10**9])  # hot rows built, or the history's listing
-def test_the_near_search_settles_ties_at_distance_0_by_common_count(monkeypatch, payback):
+@pytest.mark.parametrize("payback, dense_step", LISTINGS)
+def test_the_near_search_settles_ties_at_distance_0_by_common_count(
+    monkeypatch, payback, dense_step
+):
     """Users 0 and 1 rate all 40 movies, and their targets' scans are long, so the near search
     serves them: most raters agree with user 0 on all they share (distance 0, ranked by common
     count, then id), and user 1's ratings are random (nearest raters at distances above 0,
     found in the bands or the scans of R(m)). Each movie is a target twice, and user 2 (three
     ratings) is served by plain scans in the same run."""
     monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", payback)
+    monkeypatch.setattr(hot_rows_module, "DENSE_STEP", dense_step)
     rng = np.random.default_rng(5)
     n_users, n_items = 400, 40
     table = {(0, i): float(rng.choice([3.0, 4.0])) for i in range(n_items)}

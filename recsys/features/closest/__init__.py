@@ -148,12 +148,13 @@ def _closest_raters(history, user, item, n, max_candidates, group_by) -> Closest
         if by_movie:
             levels = levels_of(doubled[0], values)
         elif doubled is not None:  # the listing the user-grouped sweeps read
-            listing = (csr_i.indptr, None, csr_i.indices, doubled[1], None, None,
-                       csr_u.indptr, csr_u.indices, doubled[0])  # fmt: skip
+            listing = (csr_i.indptr, None, None, None, None, csr_i.indices, doubled[1], None,
+                       None, csr_u.indptr, csr_u.indices, doubled[0])  # fmt: skip
             if hot:
                 rows = hot_rows(csr_u.indptr, csr_u.indices, doubled[0], history.n_items, values)
-                listing = (rows.runs, rows.values, rows.users, rows.doubled, rows.user_of,
-                           rows.label_of, rows.rows, rows.items, rows.own_doubled)  # fmt: skip
+                listing = (rows.runs, rows.tails, rows.dense, rows.dense_at, rows.values,
+                           rows.users, rows.doubled, rows.user_of, rows.label_of, rows.rows,
+                           rows.items, rows.own_doubled)  # fmt: skip
             hot_args = (*listing, spread, *narrow_packing(spread))
         by_user = (csr_u.indptr, csr_u.indices, csr_u.ratings)
         by_item = (csr_i.indptr, csr_i.indices, csr_i.ratings)
