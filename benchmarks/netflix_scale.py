@@ -210,10 +210,10 @@ def closest(args) -> None:
     """Exact closest raters on the sample: every period-one rating (left out of its own
     description) and every period-two rating, grouped as the estimate chooses and the other
     way beside it. On the 100 M set, the same two periods' targets of a random share of the
-    users (--share) grouped by user; and the probe targets of a random share of the users
-    grouped by user and of a random share of the movies grouped by movie (--movie-share):
-    each sample keeps its grouping's unit whole, so each rate stands for its whole set. Each
-    set beside pair-by-pair scoring of a subset."""
+    users (--share) grouped by user, each period alone and both in one call; and the probe
+    targets of a random share of the users grouped by user and of a random share of the
+    movies grouped by movie (--movie-share): each sample keeps its grouping's unit whole, so
+    each rate stands for its whole set. Each set beside pair-by-pair scoring of a subset."""
     from recsys.data.interactions import Interactions
     from recsys.data.loading import load
     from recsys.data.splits import make_splits
@@ -243,9 +243,12 @@ def closest(args) -> None:
         if split_name == "temporal":
             full = folder == args.full  # a share of the users, each grouped by user
             kept = np.random.default_rng(0).random(history.n_users) < args.share
-            for label, user, item in [("period two", test_user, test_item),
-                                      ("period one (leave-one-out)", history.user,
-                                       history.item)]:  # fmt: skip
+            sets = [("period two", test_user, test_item),
+                    ("period one (leave-one-out)", history.user, history.item)]
+            if full:  # the seed's targets as one call: a user's sweep serves both periods
+                sets.append(("both periods in one call", np.r_[history.user, test_user],
+                             np.r_[history.item, test_item]))  # fmt: skip
+            for label, user, item in sets:
                 if full:
                     keep = kept[user]
                     user, item = user[keep], item[keep]

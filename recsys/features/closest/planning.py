@@ -20,11 +20,12 @@ SWEEP_VISIT = 1.5
 # 1/4 the sample's threads were unevenly loaded (p. one 183 k targets/s, 213 k at 1/16).
 PIECES_PER_THREAD = 8
 # Hot rows pay for their building (about 2.3 s for the 90 M ratings of the 100 M set's period
-# one, one thread, when this was set; 2.0-2.4 s on two threads now, with the rows the near
-# search walks) where the sweeps of a call visit more than this many co-raters a rating of the
-# history: at 49 (every rating of 0.1 % of its users) the history's own listing was faster all
-# told (6.4-7.2 s against 7.6-8.4 s, the kernel alone 5.2-5.7 s), at 245 (0.5 %) hot rows won.
-# A call for a few users (a request, a fold-in) sweeps the history's listing.
+# one, one thread, when this was set; 2.1-2.8 s on two threads now, with the rows the near
+# search walks and the dense rows) where the sweeps of a call visit more than this many
+# co-raters a rating of the history: at 49 (every rating of 0.1 % of its users) the history's
+# own listing was faster all told (6.4-7.2 s against 7.6-8.4 s, the kernel alone 5.2-5.7 s), at
+# 245 (0.5 %) hot rows won. A call for a few users (a request, a fold-in) sweeps the history's
+# listing.
 HOT_ROWS_PAYBACK = 80
 # A visit of the walk costs about this many ns (2.5 on the 100 M set, its movie's listing
 # included): the unit of the estimates, to set the lanes' cost in ns against.
