@@ -4,12 +4,17 @@ plots; and `recsys train` writing an artifact."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import pytest
 
 from recsys.cli import main
+from recsys.data.loading import load
+from recsys.data.splits import temporal_split
 from recsys.data.synthetic import write_synthetic
-from recsys.evaluation.protocols import evaluate
+from recsys.evaluation.protocols import evaluate, evaluate_split, score_model
+from recsys.models.registry import make_model
 
 KEYS = {"rmse", "mae", "rmse_warm", "rmse_cold", "precision_at_10", "recall_at_10",
         "ndcg_at_10", "coverage", "fit_seconds", "predict_seconds"}  # fmt: skip
@@ -66,3 +71,21 @@ def test_train_writes_an_artifact_that_loads(folder, tmp_path):
 def test_unknown_model_or_split_is_a_clear_error(folder, capsys):
     assert main(["-q", "evaluate", "--data", str(folder), "--model", "svd++"]) != 0
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_a_seed_fit_finds_the_test_ratings_closest_raters_with_its_own(folder, caplog):
+    """evaluate_split announces the test ratings (`expecting`): gbm-seed's fit finds their
+    closest raters in the call for its training ratings, the predictions take them, and the
+    RMSE is that of fitting and predicting apart."""
+    data = load(folder, cache=False)
+    split = temporal_split(data.ratings)
+    params = {"gbm-seed": {"max_iter": 60}}
+    with caplog.at_level(logging.INFO, logger="recsys.features.closest"):
+        result = evaluate_split(data, split, ["gbm-seed"], params=params, ranking=False)
+    found = re.search(r"of (\d+) targets found ahead .*; (\d+) taken", caplog.text)
+    assert found and int(found[1]) == len(split.test)
+    known = split.test["user_id"].isin(split.train["user_id"])
+    known &= split.test["item_id"].isin(split.train["item_id"])
+    assert int(found[2]) == known.sum() > 0
+    alone = make_model("gbm-seed", **params["gbm-seed"]).fit(data.with_ratings(split.train))
+    assert result["models"]["gbm-seed"]["rmse"] == score_model(alone, split, ranking=False)["rmse"]

@@ -14,7 +14,13 @@ import recsys.features.closest as closest_module
 import recsys.features.closest.planning as planning
 from recsys.data.interactions import Interactions
 from recsys.data.vocabulary import Vocabulary
-from recsys.features.closest import closest_raters, grouping, nearest_users, reusing
+from recsys.features.closest import (
+    closest_raters,
+    expecting,
+    grouping,
+    nearest_users,
+    reusing,
+)
 from recsys.features.closest.by_movie import rating_values
 from recsys.features.closest.by_user import narrow_packing
 from recsys.features.closest.hot_rows import hot_rows
@@ -498,3 +504,33 @@ def test_reusing_answers_a_repeated_question_once():
     again = closest_raters(history, user, item)
     assert again is not first  # outside the block nothing is kept
     np.testing.assert_array_equal(again.raters, first.raters)
+
+
+def test_targets_expected_ahead_are_found_with_a_history_s_own_ratings_and_served_later():
+    """Within `expecting`, the call for every rating of a history also finds the announced
+    targets (raw ids, an unknown one included); later calls for some of them, in any order,
+    get the same answers as computing them afresh; a call with one target not announced, or
+    over another history, is computed afresh."""
+    rng = np.random.default_rng(9)
+    n_users, n_items = 120, 30
+    rated = rng.random((n_users, n_items)) < 0.3
+    table = {(u, i): float(rng.choice(VALUES)) for u, i in np.argwhere(rated).tolist()}
+    history = history_of(table, n_users, n_items)
+    ahead_users = np.r_[rng.integers(0, n_users, 200), 10**6]  # an unknown user too
+    ahead_items = np.r_[rng.integers(0, n_items, 200), 3]
+    fresh = closest_raters(history, history.user, history.item)
+    with expecting(ahead_users, ahead_items) as ahead:
+        own = closest_raters(history, history.user, history.item)
+        assert ahead.answer is not None and ahead.history is history
+        wanted = rng.permutation(len(ahead_users))[:150]
+        user = history.users.index(ahead_users[wanted]).astype(np.int64)
+        item = history.items.index(ahead_items[wanted]).astype(np.int64)
+        served = closest_raters(history, user, item)
+        assert ahead.served == len(wanted)
+        closest_raters(history, np.r_[user, -1], np.r_[item, 4])  # (-1, 4): not announced
+        closest_raters(history_of(table, n_users, n_items), user, item)
+        assert ahead.served == len(wanted)
+    for got, want in ((own, fresh), (served, closest_raters(history, user, item))):
+        for name in ("ratings", "distances", "raters"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+    assert (served.raters[:, 0] >= 0).any()

@@ -18,6 +18,7 @@ all share.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +40,8 @@ from recsys.features.closest.hot_rows import hot_rows
 from recsys.features.closest.planning import PROGRESS_BATCHES, chunks_of, plan
 from recsys.progress import advance
 
+log = logging.getLogger(__name__)
+
 #: Answers kept by `reusing`: (history, user, item, (n, max_candidates, group_by), answer).
 _kept: ContextVar[list | None] = ContextVar("recsys_closest_kept", default=None)
 
@@ -53,6 +56,43 @@ def reusing() -> Iterator[None]:
         yield
     finally:
         _kept.reset(token)
+
+
+@dataclass
+class Ahead:
+    """Targets announced by `expecting` (raw ids), and once computed their answer over the
+    history it was computed on, with how many targets later calls took from it."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    history: Interactions | None = None
+    options: tuple | None = None
+    keys: np.ndarray | None = None  # the targets' keys (`_keys`), sorted
+    rows: np.ndarray | None = None  # the answer's row of each sorted key
+    answer: ClosestRaters | None = None
+    served: int = 0
+
+
+_ahead: ContextVar[Ahead | None] = ContextVar("recsys_closest_ahead", default=None)
+
+
+@contextmanager
+def expecting(user_ids, item_ids) -> Iterator[Ahead]:
+    """Within the block, the first exact call for every rating of a history, in its order (a
+    fit's leave-one-out targets), also finds the closest raters of these targets (raw user and
+    movie ids) over that history, and later calls over it for some of them take those answers:
+    the seed's pipeline asks for period one at fit and period two at predict, and a user's one
+    sweep then serves both (on the 100 M set, 24.9 k targets/s for the two together against
+    21.7 k and 3.5 k apart)."""
+    ahead = Ahead(np.ravel(user_ids), np.ravel(item_ids))
+    token = _ahead.set(ahead)
+    try:
+        yield ahead
+    finally:
+        _ahead.reset(token)
+        if ahead.answer is not None:
+            log.info("closest raters of %d targets found ahead with a history's own ratings; "
+                     "%d taken from them", len(ahead.user_ids), ahead.served)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,10 +143,53 @@ def closest_raters(
             same = h is history and options == (n, max_candidates, group_by)
             if same and np.array_equal(u, user) and np.array_equal(i, item):
                 return answer
-    answer = _closest_raters(history, user, item, n, max_candidates, group_by)
+    options = (n, max_candidates, group_by)
+    ahead = _ahead.get()
+    if ahead is not None and ahead.history is history and ahead.options == options:
+        rows = _rows_of(ahead, _keys(history, user, item))
+        if rows is not None:
+            ahead.served += len(rows)
+            return ClosestRaters(*(np.asarray(a)[rows] for a in _columns(ahead.answer)))
+    if ahead is not None and ahead.answer is None and max_candidates is None and (
+        np.array_equal(user, history.user) and np.array_equal(item, history.item)
+    ):
+        answer = _ahead_too(history, user, item, options, ahead)
+    else:
+        answer = _closest_raters(history, user, item, n, max_candidates, group_by)
     if kept is not None:
         kept.append((history, user, item, (n, max_candidates, group_by), answer))
     return answer
+
+
+def _ahead_too(history, user, item, options, ahead: Ahead) -> ClosestRaters:
+    """The answer for (user, item), found in one call with the targets ``ahead`` announced,
+    whose part ``ahead`` keeps."""
+    extra_user = history.users.index(ahead.user_ids).astype(np.int64)
+    extra_item = history.items.index(ahead.item_ids).astype(np.int64)
+    both = _closest_raters(history, np.r_[user, extra_user], np.r_[item, extra_item], *options)
+    columns = _columns(both)
+    keys = _keys(history, extra_user, extra_item)
+    order = np.argsort(keys, kind="stable")
+    ahead.history, ahead.options, ahead.keys, ahead.rows = history, options, keys[order], order
+    ahead.answer = ClosestRaters(*(a[len(user) :] for a in columns))
+    return ClosestRaters(*(a[: len(user)] for a in columns))
+
+
+def _columns(answer: ClosestRaters) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return answer.ratings, answer.distances, answer.raters
+
+
+def _keys(history: Interactions, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """One integer a target (-1 indices included)."""
+    return (user.astype(np.int64) + 1) * (history.n_items + 1) + (item + 1)
+
+
+def _rows_of(ahead: Ahead, keys: np.ndarray) -> np.ndarray | None:
+    """The row of ``ahead``'s answer for each key, or None unless every key is among them."""
+    if not len(ahead.keys) or not len(keys):
+        return None
+    at = np.minimum(np.searchsorted(ahead.keys, keys), len(ahead.keys) - 1)
+    return ahead.rows[at] if np.array_equal(ahead.keys[at], keys) else None
 
 
 def grouping(history: Interactions, user: np.ndarray, item: np.ndarray) -> str:
