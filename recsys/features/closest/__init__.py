@@ -149,7 +149,7 @@ def closest_raters(
         rows = _rows_of(ahead, _keys(history, user, item))
         if rows is not None:
             ahead.served += len(rows)
-            return ClosestRaters(*(np.asarray(a)[rows] for a in _columns(ahead.answer)))
+            return ClosestRaters(*(a[rows] for a in _columns(ahead.answer)))
     if ahead is not None and ahead.answer is None and max_candidates is None and (
         np.array_equal(user, history.user) and np.array_equal(item, history.item)
     ):

@@ -215,9 +215,8 @@ def closest_packed(
     user): a co-rater's c and 2s in one word, one read-modify-write a co-rater in the sweep
     (or a vector pass over a dense row), and `scan_packed` of R(m). Users with at most
     ``narrow`` ratings pack the sums in 32 bits (c << narrow_shift | 2s, `narrow_packing`:
-    half the memory traffic), the others in 64. Where u's scans are
-    long, the near search serves its targets (``spread``: the largest difference of two
-    doubled ratings)."""
+    half the memory traffic), the others in 64. Where u's scans are long, the near search
+    serves its targets (``spread``: the largest difference of two doubled ratings)."""
     n = ratings.shape[1]
     n_users = len(u_ptr) - 1
     if values is None:  # noqa: SIM108 (numba drops the branch a None argument cannot take)
@@ -234,9 +233,8 @@ def closest_packed(
             u = user[order[bounds[g]]]
             args = (
                 u_ptr, u_items, u_doubled, runs, tails, dense, dense_at, values, users, doubled,
-                starts, user_of,
-                label_of, rows, items, own_doubled, spread, user, item, order, bounds, ratings,
-                distances, raters,
+                starts, user_of, label_of, rows, items, own_doubled, spread, user, item, order,
+                bounds, ratings, distances, raters,
             )  # fmt: skip
             if u_ptr[u + 1] - u_ptr[u] <= narrow:
                 _serve_user(g, narrow_packed, narrow_shift, scratch, kept, best_d, best_c,
