@@ -16,6 +16,7 @@ from recsys.features.closest.nearest import PACK, best, distance, offer, scan_pa
 # Where a user's scans visit more raters than NEAR_PASSES times every user, the near search
 # serves its targets: its passes over all users cost less than the scans.
 NEAR_PASSES = 4
+DENSE_BLOCK = 4096  # labels of dense rows summed at a time (2,048, 8,192: no faster)
 
 
 @numba.njit(cache=True)
@@ -105,7 +106,8 @@ def _sweep(u, u_ptr, u_items, u_doubled, runs, tails, dense, dense_at, values, u
         _sweep_listing(u, u_ptr, u_items, u_doubled, runs, users, doubled, packed, one)
     else:
         _sweep_runs(u, u_ptr, u_items, u_doubled, runs, tails, values, users, packed, one)
-        _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, packed, one)
+        spread = values[-1] - values[0]
+        _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, spread, packed, one)
 
 
 @numba.njit(cache=True)
@@ -126,23 +128,55 @@ def _sweep_runs(u, u_ptr, u_items, u_doubled, runs, tails, values, users, packed
 
 
 @numba.njit(cache=True)
-def _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, packed, one):
-    """The dense rows, after the runs (a little faster than before them), in byte arithmetic
-    (0.10 ns a label where 32-bit took 0.15)."""
+def _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, spread, packed, one):
+    """The dense rows, after the runs: a block of DENSE_BLOCK labels at a time, every row that
+    reaches it added into 16-bit sums (c above, 2s below ``bits``; one a label the compiler
+    adds 32 at a time) held in the first cache level, poured into ``packed`` every ``every``
+    rows, before they could overflow. On the 100 M set's period one (150 users, one thread)
+    the dense rows took 0.31 s so, 0.43 s a row at a time into ``packed``."""
+    lo, hi = u_ptr[u], u_ptr[u + 1]
+    ends = np.empty(hi - lo, np.int64)
+    for p in range(lo, hi):
+        ends[p - lo] = dense_at[u_items[p] + 1] - dense_at[u_items[p]]
     if not one:
-        longest = 0
-        for p in range(u_ptr[u], u_ptr[u + 1]):
-            longest = max(longest, dense_at[u_items[p] + 1] - dense_at[u_items[p]])
-        packed[:longest] = 0
+        packed[: ends.max() if hi > lo else 0] = 0
         return
-    add = packed.dtype.type(one)
-    for p in range(u_ptr[u], u_ptr[u + 1]):
-        row = dense[dense_at[u_items[p]] : dense_at[u_items[p] + 1]]
-        own = np.uint8(u_doubled[p] + 1)
-        for x in range(len(row)):
-            b = row[x]
-            gap = packed.dtype.type(np.uint8(max(b, own) - min(b, own)))
-            packed[x] += add + gap if b != 0 else packed.dtype.type(0)
+    by_end = np.argsort(-ends)  # rows reaching a block come first
+    bits, every = _short_sums(spread)
+    low = (1 << bits) - 1
+    sums = np.zeros(DENSE_BLOCK, np.uint16)
+    reaching = hi - lo
+    for start in range(0, ends.max() if hi > lo else 0, DENSE_BLOCK):
+        while ends[by_end[reaching - 1]] <= start:
+            reaching -= 1
+        block = packed[start : min(start + DENSE_BLOCK, ends[by_end[0]])]
+        for first in range(0, reaching, every):
+            for a in range(first, min(first + every, reaching)):
+                p = lo + by_end[a]
+                at = dense_at[u_items[p]]
+                row = dense[at + start : at + min(start + DENSE_BLOCK, ends[by_end[a]])]
+                own = np.uint8(u_doubled[p] + 1)
+                add = np.uint16(1 << bits)
+                for x in range(len(row)):
+                    b = row[x]
+                    gap = np.uint16(np.uint8(max(b, own) - min(b, own)))
+                    sums[x] += add + gap if b != 0 else np.uint16(0)
+            for x in range(len(block)):
+                word = packed.dtype.type(sums[x])
+                block[x] += (word >> bits) * one + (word & low)
+                sums[x] = 0
+
+
+@numba.njit(cache=True)
+def _short_sums(spread):
+    """The bits of 2s in a 16-bit sum, and how many rows it can take: the most rows whose c
+    and 2s (each row adds at most ``spread``) both fit."""
+    bits, every = 0, 0
+    for b in range(16):
+        rows = min(((1 << b) - 1) // max(spread, 1), (1 << (16 - b)) - 1)
+        if rows > every:
+            bits, every = b, rows
+    return bits, every
 
 
 @numba.njit(cache=True)
