@@ -22,7 +22,7 @@ from recsys.features.closest import (
     reusing,
 )
 from recsys.features.closest.by_movie import rating_values
-from recsys.features.closest.by_user import narrow_packing
+from recsys.features.closest.by_user import _short_sums, narrow_packing
 from recsys.features.closest.hot_rows import hot_rows
 
 # The module, not the function `recsys.features.closest` exports under its name.
@@ -224,6 +224,29 @@ def test_hot_rows_hold_each_rating_once_in_a_dense_row_or_a_run(monkeypatch, den
     assert np.array_equal(seen, np.where(rated, 2 * stars + 1, 0))
     assert ((ends > 0) & (ends < n_users)).any() or dense_step > n_users
     assert (ends == 0).any() and (ends > 0).any()
+
+
+@pytest.mark.parametrize("spread", range(128))
+def test_short_sums_hold_every_row_they_take(spread):
+    bits, every = _short_sums(spread)
+    assert every * spread < 1 << bits and every < 1 << (16 - bits)
+    assert every >= 16
+
+
+def test_many_dense_rows_pour_their_16_bit_sums_again_and_again(monkeypatch):
+    """Users who rated 150 movies rated by nearly everyone: over hot rows every movie has a
+    dense row, more than the 63 a 16-bit sum takes on a 0.5-5 scale, so the sums are poured
+    into the packed ones several times a block."""
+    monkeypatch.setattr(planning, "HOT_ROWS_PAYBACK", 0)
+    rng = np.random.default_rng(21)
+    n_users, n_items = 90, 150
+    rated = rng.random((n_users, n_items)) < 0.9
+    values = rng.choice(np.arange(1, 11) / 2, size=(n_users, n_items))
+    table = {(u, i): float(values[u, i]) for u, i in np.argwhere(rated).tolist()}
+    assert _short_sums(9)[1] < rated.sum(axis=1).min()
+    targets = [*[pair for pair in sorted(table) if pair[0] < 4][::2], (4, 0), (5, 1)]
+    result = run(table, n_users, n_items, targets, group_by="user")
+    assert_matches(result, [reference_closest(table, u, m, 4) for u, m in targets], 4)
 
 
 @pytest.mark.parametrize("spread", [0, 1, 8, 9, 18, 127])

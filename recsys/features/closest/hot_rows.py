@@ -4,9 +4,10 @@ label. A sweep then adds one constant a run (no rating to read, no difference to
 its writes land densest where most of them go; on the 100 M set's period one it took 1.7 s
 where the history's own listing took 3.1 s (0.1 % of the users, 2 threads). Where a movie's
 raters are dense among the first labels, that prefix is also kept as a *dense row*, a byte a
-label, which a sweep adds in one vector pass instead of a scattered addition a rater. Each
-user's own row is kept in label order too, with movies in 16 bits where they fit: the near
-search (`near`) walks the rows of u's nearest co-raters in label order, one stream."""
+label, which a sweep adds in vector passes (`by_user`) instead of a scattered addition a
+rater. Each user's own row is kept in label order too, with movies in 16 bits where they fit:
+the near search (`near`) walks the rows of u's nearest co-raters in label order, one
+stream."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from recsys.features.closest.by_movie import level_table
 
 # A label of a dense row costs a sweep about this share of a scattered addition: each movie's
 # dense prefix ends where the raters left beyond it would cost less as additions. On the 100 M
-# set's period one (150 users, one thread) the sweeps took 1.16 s at 0.2 (100 MiB of rows,
-# 4,204 movies), 1.19 at 0.3, 1.30 at 0.1 (197 MiB) and 1.70 with no dense rows.
+# set's period one (150 users, one thread) the sweeps took 0.94-0.98 s at 0.2 (100 MiB of rows,
+# 4,204 movies), 0.97-1.28 at 0.1 (197 MiB), 1.00-1.04 at 0.3 and 1.50-1.54 with no dense rows.
 DENSE_SHARE = 0.2
 DENSE_STEP = 4096  # labels: a dense prefix ends at a multiple of this (or at the last label)
 

@@ -19,7 +19,7 @@ target is settled as soon as no rater left can beat its n-th best.
 
 On the 100 M set's period one (0.1 % of its users, every rating left out in turn, 2 threads)
 the kernel ran at 19.0-19.3 k targets/s where flagging the nearest tenth of the co-raters and
-scanning each target's R(m) for them ran at 12.2-12.9 k, the same answers (23.3-25.1 k since
+scanning each target's R(m) for them ran at 12.2-12.9 k, the same answers (25.6-26.6 k since
 the sweeps add dense rows, `hot_rows`).
 """
 
