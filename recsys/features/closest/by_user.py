@@ -98,7 +98,7 @@ def _own_doubled(u, m, u_ptr, u_items, u_doubled):
 def _sweep(u, u_ptr, u_items, u_doubled, runs, tails, dense, dense_at, values, users, doubled,
            packed, one):  # fmt: skip
     """Add one (c) and |2r_u - 2r_v| (2s) to packed[v] for every co-rater v of every movie
-    u rated: over `HotRows`, one vector pass a dense row and a constant a run beyond it, or
+    u rated: over `HotRows`, vector passes over the dense rows and a constant a run beyond, or
     each rater's own difference where ``values`` is None (the history's listing, a movie a
     run); ``one`` = 0 and every entry is reset instead (cheaper than a list of the touched: the
     branch that keeps one mispredicts on most co-raters)."""
@@ -133,23 +133,24 @@ def _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, spread, packed, 
     reaches it added into 16-bit sums (c above, 2s below ``bits``; one a label the compiler
     adds 32 at a time) held in the first cache level, poured into ``packed`` every ``every``
     rows, before they could overflow. On the 100 M set's period one (150 users, one thread)
-    the dense rows took 0.31 s so, 0.43 s a row at a time into ``packed``."""
+    the dense rows took 0.31 s so against 0.43 s a row at a time into ``packed``."""
     lo, hi = u_ptr[u], u_ptr[u + 1]
     ends = np.empty(hi - lo, np.int64)
     for p in range(lo, hi):
         ends[p - lo] = dense_at[u_items[p] + 1] - dense_at[u_items[p]]
+    longest = ends.max() if hi > lo else 0
     if not one:
-        packed[: ends.max() if hi > lo else 0] = 0
+        packed[:longest] = 0
         return
     by_end = np.argsort(-ends)  # rows reaching a block come first
     bits, every = _short_sums(spread)
     low = (1 << bits) - 1
     sums = np.zeros(DENSE_BLOCK, np.uint16)
     reaching = hi - lo
-    for start in range(0, ends.max() if hi > lo else 0, DENSE_BLOCK):
+    for start in range(0, longest, DENSE_BLOCK):
         while ends[by_end[reaching - 1]] <= start:
             reaching -= 1
-        block = packed[start : min(start + DENSE_BLOCK, ends[by_end[0]])]
+        block = packed[start : min(start + DENSE_BLOCK, longest)]
         for first in range(0, reaching, every):
             for a in range(first, min(first + every, reaching)):
                 p = lo + by_end[a]
