@@ -137,13 +137,13 @@ def closest_raters(
     if max_candidates is not None and max_candidates < 1:
         raise ValueError(f"max_candidates must be >= 1 or None, got {max_candidates}")
     user, item = _targets(history, user, item)
+    options = (n, max_candidates, group_by)
     kept = _kept.get()
     if kept is not None:
-        for h, u, i, options, answer in kept:
-            same = h is history and options == (n, max_candidates, group_by)
+        for h, u, i, asked, answer in kept:
+            same = h is history and asked == options
             if same and np.array_equal(u, user) and np.array_equal(i, item):
                 return answer
-    options = (n, max_candidates, group_by)
     ahead = _ahead.get()
     if ahead is not None and ahead.history is history and ahead.options == options:
         rows = _rows_of(ahead, _keys(history, user, item))
@@ -157,7 +157,7 @@ def closest_raters(
     else:
         answer = _closest_raters(history, user, item, n, max_candidates, group_by)
     if kept is not None:
-        kept.append((history, user, item, (n, max_candidates, group_by), answer))
+        kept.append((history, user, item, options, answer))
     return answer
 
 

@@ -144,7 +144,7 @@ def _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, spread, packed, 
         return
     by_end = np.argsort(-ends)  # rows reaching a block come first
     bits, every = _short_sums(spread)
-    low = (1 << bits) - 1
+    low, add = (1 << bits) - 1, np.uint16(1 << bits)
     sums = np.zeros(DENSE_BLOCK, np.uint16)
     reaching = hi - lo
     for start in range(0, longest, DENSE_BLOCK):
@@ -157,7 +157,6 @@ def _sweep_dense(u, u_ptr, u_items, u_doubled, dense, dense_at, spread, packed, 
                 at = dense_at[u_items[p]]
                 row = dense[at + start : at + min(start + DENSE_BLOCK, ends[by_end[a]])]
                 own = np.uint8(u_doubled[p] + 1)
-                add = np.uint16(1 << bits)
                 for x in range(len(row)):
                     b = row[x]
                     gap = np.uint16(np.uint8(max(b, own) - min(b, own)))

@@ -95,10 +95,7 @@ def _zero_by_common(packed, shift, bucket, found, listed, by_common):
     """Bucket 0's raters into ``listed`` by common count, most first (label order within a
     count; counts of TOP_COMMON and more as one), with ``by_common`` holding how many have
     each count."""
-    n_found = 0
-    for v in range(len(bucket)):  # without a branch
-        found[n_found] = v
-        n_found += bucket[v] == 0
+    n_found = _band(bucket, 0, 1, found)
     by_common[:] = 0
     for a in range(n_found):
         by_common[min(np.int64(packed[found[a]]) >> shift, TOP_COMMON)] += 1
